@@ -1,0 +1,22 @@
+/* Crash-safe metadata writes: temp file, fsync, rename, fsync of the directory.
+ * A kill -9 at any moment leaves either the old file or the new one.
+ * Blocking: call from a worker thread (or before the loop runs). */
+#ifndef BERTH_COMMON_ATOMICFILE_H
+#define BERTH_COMMON_ATOMICFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "berr.h"
+
+int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,
+                      struct berr *err);
+
+/* Reads a whole regular file of at most max bytes into a NUL-terminated heap
+ * buffer. Blocking. */
+int read_file_all(const char *path, size_t max, char **ret_data, size_t *ret_len, struct berr *err);
+
+/* mkdir -p with the given mode for every created component. */
+int mkdir_p(const char *path, mode_t mode);
+
+#endif
