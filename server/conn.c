@@ -564,10 +564,10 @@ static bool body_expected(llhttp_t *p)
 static int on_headers_complete(llhttp_t *p)
 {
     struct srv_conn *c = conn_of(p);
-    if (index_headers(c) || route_request(c))
-        return HPE_USER;
     c->req.method = method_of(llhttp_get_method(p));
     c->req.upgrade = llhttp_get_upgrade(p);
+    if (index_headers(c) || route_request(c))
+        return HPE_USER;
     c->keep_alive = llhttp_should_keep_alive(p);
     bool routed = c->route_result == SRV_ROUTE_FOUND;
     bool streamed = routed && (c->route->flags & SRV_ROUTE_STREAM_BODY);
@@ -597,6 +597,10 @@ static bool is_streamed(const struct srv_conn *c)
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct srv_conn *c = conn_of(p);
+    /* llhttp re-reports an open body span with zero bytes when execution
+     * resumes on an empty buffer; pausing on that would stall forever. */
+    if (len == 0)
+        return 0;
     arm_timer(c, c->srv->limits.idle_timeout_ms);
     if (c->route_result != SRV_ROUTE_FOUND)
         return 0; /* answered with an error once complete; body discarded */
@@ -662,4 +666,13 @@ static const llhttp_settings_t *parser_settings(void)
         ready = true;
     }
     return &s;
+}
+
+void srv_req_resume_body(struct srv_req *req)
+{
+    struct srv_conn *c = req->conn;
+    if (!c->body_paused)
+        return;
+    c->body_paused = false;
+    srv_conn_queue_resume(c);
 }

@@ -16,7 +16,7 @@ int srv_hijack(struct srv_req *req, const char *ctype, srv_raw_read_fn on_raw)
     c->resp = RESP_HIJACK;
     req->on_raw = on_raw;
     uv_timer_stop(&c->timer);
-    if (c->closing || c->shutting_down || req->aborted)
+    if (c->closing || c->shutting_down)
         return -EPIPE;
     struct buf out = BUF_INIT;
     if (req->upgrade)
@@ -42,7 +42,7 @@ int srv_hijack(struct srv_req *req, const char *ctype, srv_raw_read_fn on_raw)
 int srv_raw_write(struct srv_req *req, const void *data, size_t len)
 {
     struct srv_conn *c = req->conn;
-    if (c->resp != RESP_HIJACK || req->aborted)
+    if (c->resp != RESP_HIJACK)
         return -EPIPE;
     return srv_conn_write(c, data, len);
 }

@@ -5,8 +5,9 @@
  * the request memory is reused for the next request on the connection, so the
  * handler must not touch req again. If the client disappears (or the daemon
  * shuts down) while a handler still owns the request, req->aborted is set and
- * on_abort runs; the handler must still end the request, and anything it
- * writes is dropped. Everything here runs on the loop thread only. */
+ * on_abort runs; the handler must still end the request. Its writes still
+ * reach a client that is there (daemon shutdown) and are dropped for one
+ * that is gone. Everything here runs on the loop thread only. */
 #ifndef BERTH_SERVER_HTTP_H
 #define BERTH_SERVER_HTTP_H
 

@@ -162,9 +162,12 @@ static bool owns_request(struct srv_req *req, const char *what)
     return false;
 }
 
+/* An aborted request may still write: at daemon shutdown the client is
+ * there and gets a properly ended stream; a vanished client's connection is
+ * already closing, which drops the bytes. */
 static bool can_write(const struct srv_conn *c)
 {
-    return !c->closing && !c->shutting_down && !c->req.aborted;
+    return !c->closing && !c->shutting_down;
 }
 
 void srv_reply(struct srv_req *req, int status, const char *ctype, const void *body, size_t len)
