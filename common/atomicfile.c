@@ -65,20 +65,18 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
     return 0;
 }
 
-int read_file_all(const char *path, size_t max, char **ret_data, size_t *ret_len, struct berr *err)
+static int read_fd_all(int fd, size_t max, char **ret_data, size_t *ret_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return berr_errno(err, errno == ENOENT ? 404 : 500, errno, "open '%s'", path);
     size_t cap = 4096, len = 0;
     char *data = malloc(cap);
-    int r = data ? 0 : -ENOMEM;
-    while (r == 0) {
+    if (!data)
+        return -ENOMEM;
+    for (;;) {
         if (len + 1 >= cap) {
-            char *p = cap > max ? NULL : realloc(data, cap * 2);
+            char *p = realloc(data, cap * 2);
             if (!p) {
-                r = cap > max ? -EFBIG : -ENOMEM;
-                break;
+                free(data);
+                return -ENOMEM;
             }
             data = p;
             cap *= 2;
@@ -86,20 +84,36 @@ int read_file_all(const char *path, size_t max, char **ret_data, size_t *ret_len
         ssize_t got = read(fd, data + len, cap - len - 1);
         if (got < 0 && errno == EINTR)
             continue;
-        if (got <= 0) {
-            r = got < 0 ? -errno : 0;
-            break;
+        if (got < 0) {
+            int r = -errno;
+            free(data);
+            return r;
         }
+        if (got == 0)
+            break;
         len += (size_t)got;
-    }
-    close(fd);
-    if (r == 0 && len > max)
-        r = -EFBIG;
-    if (r < 0) {
-        free(data);
-        return berr_errno(err, 500, -r, "read '%s'", path);
+        if (len > max) { /* stop as soon as the limit is passed */
+            free(data);
+            return -EFBIG;
+        }
     }
     data[len] = '\0';
+    *ret_data = data;
+    *ret_len = len;
+    return 0;
+}
+
+int read_file_all(const char *path, size_t max, char **ret_data, size_t *ret_len, struct berr *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return berr_errno(err, errno == ENOENT ? 404 : 500, errno, "open '%s'", path);
+    char *data = NULL;
+    size_t len = 0;
+    int r = read_fd_all(fd, max, &data, &len);
+    close(fd);
+    if (r < 0)
+        return berr_errno(err, 500, -r, "read '%s'", path);
     *ret_data = data;
     if (ret_len)
         *ret_len = len;
@@ -121,7 +135,12 @@ int mkdir_p(const char *path, mode_t mode)
             return -errno;
         *p = '/';
     }
-    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+    if (mkdir(tmp, mode) == 0)
+        return 0;
+    if (errno != EEXIST)
         return -errno;
-    return 0;
+    struct stat st;
+    if (stat(tmp, &st) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }

@@ -130,20 +130,29 @@ static int apply_flag(struct config *cfg, int c, const char *arg, struct berr *e
     return cfg_set_text(cfg, o, arg ? arg : "true", err);
 }
 
+/* Names the offending flag: a short one by its letter (it may sit inside a
+ * group such as -qD), a long one as written. */
+static int bad_flag(char **argv, struct berr *err)
+{
+    if (optopt && optopt < OPT_CONFIG_FILE)
+        return berr_set(err, 400, EINVAL, "invalid or incomplete flag '-%c' (see --help)", optopt);
+    return berr_set(err, 400, EINVAL, "invalid or incomplete flag '%s' (see --help)",
+                    argv[optind - 1]);
+}
+
 static int parse_flags(int argc, char **argv, struct config *cfg, struct berr *err)
 {
     struct buf shorts = BUF_INIT;
     struct option *lo = build_long_options(&shorts);
     int r = lo && shorts.data ? 0 : -ENOMEM;
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets a half-parsed "-abc" group */
     opterr = 0;
     while (r == 0) {
         int c = getopt_long(argc, argv, shorts.data, lo, NULL);
         if (c == -1)
             break;
         if (c == '?' || c == ':') {
-            r = berr_set(err, 400, EINVAL, "invalid or incomplete flag '%s' (see --help)",
-                         argv[optind - 1]);
+            r = bad_flag(argv, err);
             break;
         }
         r = apply_flag(cfg, c, optarg, err);

@@ -86,7 +86,8 @@ static int set_bool_text(bool *dst, const struct cfg_option *o, const char *text
 
 static int set_int(int64_t *dst, const struct cfg_option *o, double v, struct berr *err)
 {
-    if (v != (double)(int64_t)v || v < (double)o->min || v > (double)o->max)
+    /* Range first: casting an out-of-range double to int64 is undefined. */
+    if (!(v >= (double)o->min && v <= (double)o->max) || v != (double)(int64_t)v)
         return berr_set(err, 400, EINVAL,
                         "invalid value for %s: must be an integer from %lld to %lld", o->key,
                         (long long)o->min, (long long)o->max);
@@ -99,11 +100,11 @@ static int set_int_text(int64_t *dst, const struct cfg_option *o, const char *te
 {
     char *end;
     errno = 0;
-    double v = strtod(text, &end);
+    long long v = strtoll(text, &end, 10);
     if (errno || *end || end == text)
         return berr_set(err, 400, EINVAL, "invalid value '%s' for %s: expected an integer", text,
                         o->key);
-    return set_int(dst, o, v, err);
+    return set_int(dst, o, (double)v, err);
 }
 
 static int set_string(char **dst, const char *text)
@@ -179,7 +180,8 @@ static int set_pools_json(struct pool_list *dst, const struct cfg_option *o, con
     {
         const cJSON *base = cJSON_GetObjectItemCaseSensitive(it, "base");
         const cJSON *size = cJSON_GetObjectItemCaseSensitive(it, "size");
-        if (!cJSON_IsString(base) || !cJSON_IsNumber(size))
+        if (!cJSON_IsString(base) || !cJSON_IsNumber(size) || size->valuedouble < 0 ||
+            size->valuedouble > 32 || size->valuedouble != (double)size->valueint)
             return json_type_error(o, "an array of {\"base\",\"size\"} objects", err);
         char text[128];
         snprintf(text, sizeof(text), "base=%s,size=%d", base->valuestring, size->valueint);
@@ -276,6 +278,7 @@ bool cfg_equal_value(const struct cfg_option *o, const struct config *a, const s
     const void *x = cfg_field(a, o), *y = cfg_field(b, o);
     const struct strv *sx = x, *sy = y;
     const struct pool_list *px = x, *py = y;
+    bool same = px->n == py->n;
     switch (o->type) {
     case CFG_STRING:
         return str_eq(*(char *const *)x, *(char *const *)y);
@@ -292,7 +295,9 @@ bool cfg_equal_value(const struct cfg_option *o, const struct config *a, const s
     case CFG_INT:
         return *(const int64_t *)x == *(const int64_t *)y;
     case CFG_POOLS:
-        return px->n == py->n && (px->n == 0 || memcmp(px->v, py->v, px->n * sizeof(*px->v)) == 0);
+        for (size_t i = 0; same && i < px->n; i++)
+            same = px->v[i].size == py->v[i].size && strcmp(px->v[i].base, py->v[i].base) == 0;
+        return same;
     }
     return false;
 }

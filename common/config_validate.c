@@ -24,6 +24,14 @@ static int parse_cidr4(const char *s, struct in_addr *addr, int *prefix)
     return 0;
 }
 
+/* 0..32 from all-digit text, else -1. */
+static int parse_prefix_len(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return (*s && !*end && v >= 0 && v <= 32) ? (int)v : -1;
+}
+
 int config_parse_pool(const char *s, struct addr_pool *ret, struct berr *err)
 {
     char base[64] = "";
@@ -35,7 +43,7 @@ int config_parse_pool(const char *s, struct addr_pool *ret, struct berr *err)
         if (strncmp(tok, "base=", 5) == 0)
             snprintf(base, sizeof(base), "%s", tok + 5);
         else if (strncmp(tok, "size=", 5) == 0)
-            size = atoi(tok + 5);
+            size = parse_prefix_len(tok + 5);
         else
             size = -2;
     }
@@ -47,6 +55,7 @@ int config_parse_pool(const char *s, struct addr_pool *ret, struct berr *err)
                         "invalid default address pool '%s': want base=<IPv4 CIDR>,size=<prefix "
                         "length not shorter than the base's>",
                         s);
+    memset(ret, 0, sizeof(*ret));
     snprintf(ret->base, sizeof(ret->base), "%s", base);
     ret->size = size;
     return 0;

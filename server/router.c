@@ -87,11 +87,15 @@ static bool match_from(struct match_state *m, size_t pi, size_t si)
             return false;
         return match_from(m, pi + 1, si + 1);
     }
-    if (path->len[si] == 0)
-        return false;
     size_t remaining_pat = pat->n - pi - 1;
-    size_t max_take = greedy ? path->n - si - remaining_pat : 1;
-    for (size_t take = max_take; take >= 1 && si + take <= path->n; take--) {
+    if (path->n - si < remaining_pat + 1)
+        return false;
+    /* A parameter never spans an empty segment ("a//b", trailing slash). */
+    size_t max_take = 0;
+    size_t limit = greedy ? path->n - si - remaining_pat : 1;
+    while (max_take < limit && path->len[si + max_take] > 0)
+        max_take++;
+    for (size_t take = max_take; take >= 1; take--) {
         size_t saved_used = m->used, saved_n = m->nparams;
         if (push_param(m, si, si + take) == 0 && match_from(m, pi + 1, si + take))
             return true;
