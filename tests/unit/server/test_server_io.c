@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "common/buf.h"
+#include "common/job.h"
 #include "common/macros.h"
 #include "server/server.h"
 
@@ -155,7 +156,41 @@ static void h_stream(struct srv_req *req)
     streams_started++;
 }
 
+/* A handler whose work outlives its client: the job must finish, its reply
+ * be dropped, and the connection freed afterwards. */
+struct slow_job {
+    struct job job;
+    struct srv_req *req;
+};
+
+static int jobs_done;
+
+static int slow_run(struct job *job)
+{
+    (void)job;
+    usleep(200 * 1000);
+    return 0;
+}
+
+static void slow_done(struct job *job)
+{
+    struct slow_job *sj = container_of(job, struct slow_job, job);
+    jobs_done++;
+    assert_true(sj->req->aborted); /* the client left while we worked */
+    srv_reply(sj->req, 200, "text/plain", "late", 4);
+    free(sj);
+}
+
+static void h_slow(struct srv_req *req)
+{
+    struct slow_job *sj = calloc(1, sizeof(*sj));
+    sj->req = req;
+    job_init(&sj->job, slow_run, slow_done);
+    job_queue(uv_default_loop(), &sj->job);
+}
+
 static const struct srv_route test_routes[] = {
+    {SRV_GET, "/slow", h_slow, 0},
     {SRV_GET, "/hello", h_hello, 0},
     {SRV_POST, "/body", h_body, SRV_ROUTE_STREAM_BODY},
     {SRV_POST, "/hijack", h_hijack, 0},
@@ -467,6 +502,25 @@ static void test_shutdown_ends_streams(void **state)
     buf_done(&out);
 }
 
+static void c_leave_during_job(int fd, struct buf *out)
+{
+    (void)out;
+    send_str(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    /* gone before the reply: the harness closes our end when we return */
+}
+
+static void test_job_outlives_client(void **state)
+{
+    (void)state;
+    jobs_done = 0;
+    struct buf out;
+    run_scenario(c_leave_during_job, NULL, &out);
+    /* run_scenario drained the loop: the job finished after the close */
+    assert_int_equal(jobs_done, 1);
+    assert_int_equal(out.len, 0);
+    buf_done(&out);
+}
+
 static void c_big_header(int fd, struct buf *out)
 {
     struct buf req = BUF_INIT;
@@ -571,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_streamed_chunked_body_with_pauses),
         cmocka_unit_test(test_client_drop_mid_stream),
         cmocka_unit_test(test_shutdown_ends_streams),
+        cmocka_unit_test(test_job_outlives_client),
         cmocka_unit_test(test_header_too_large_431),
         cmocka_unit_test(test_body_too_large_413),
         cmocka_unit_test(test_chunked_body_too_large_413),
