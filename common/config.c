@@ -169,13 +169,17 @@ static int parse_flags(int argc, char **argv, struct config *cfg, struct berr *e
 static int unknown_keys_error(const cJSON *root, struct berr *err)
 {
     struct buf names = BUF_INIT;
+    size_t unknown = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, root)
     {
-        if (!cfg_find_key(it->string))
-            buf_printf(&names, "%s%s", names.len ? ", " : "", it->string);
+        if (cfg_find_key(it->string))
+            continue;
+        /* Counted, not inferred from the text: an empty key adds no text. */
+        unknown++;
+        buf_printf(&names, "%s%s", unknown > 1 ? ", " : "", it->string);
     }
-    if (names.len == 0)
+    if (unknown == 0)
         return 0;
     berr_set(err, 400, EINVAL, "the following directives don't match any configuration option: %s",
              names.data);
@@ -197,6 +201,8 @@ int config_parse_json(const char *text, struct config *cfg, bool *set_keys, stru
         if (r < 0)
             break;
         const struct cfg_option *o = cfg_find_key(it->string);
+        if (!o) /* unknown_keys_error already refused these */
+            break;
         if (set_keys[o - cfg_options]) {
             r = berr_set(err, 400, EINVAL, "duplicate configuration key '%s'", it->string);
             break;

@@ -32,6 +32,9 @@ enum log_level log_get_level(void)
 }
 
 static void log_v(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void log_v(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 {
     char when[40];
     struct timespec ts;

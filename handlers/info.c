@@ -261,7 +261,9 @@ static void info_done(struct job *job)
 {
     struct info_job *ij = container_of(job, struct info_job, job);
     struct srv_req *req = ij->req;
-    if (job->cancelled || req->aborted)
+    /* An aborted request is still answered: the reply is dropped if the
+     * client is gone, and reaches one that only half-closed. */
+    if (job->cancelled)
         srv_reply_error(req, 500, "request cancelled");
     else
         srv_reply_json(req, 200, info_json(srv_req_ctx(req), &ij->dyn));

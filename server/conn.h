@@ -79,6 +79,7 @@ struct srv_server {
     void *ctx;
     char *extra_headers;
     struct list listeners;
+    size_t nlisteners; /* open or closing: counted until their close callback */
     struct list conns;
     size_t nconns;
     struct list resume_queue;

@@ -32,6 +32,7 @@ static void listener_closed_cb(uv_handle_t *h)
     struct srv_server *srv = l->srv;
     free(l->path);
     free(l);
+    srv->nlisteners--;
     srv_check_shutdown_done(srv);
 }
 
@@ -168,6 +169,7 @@ int srv_listen(struct srv_server *srv, const char *addr, gid_t gid, struct berr 
     if (!l)
         return berr_set(err, 500, ENOMEM, "out of memory");
     l->srv = srv;
+    srv->nlisteners++; /* until listener_closed_cb, whatever happens */
     list_init(&l->link);
     int r = listen_addr(l, addr, gid, err);
     if (r == 0) {
@@ -182,6 +184,7 @@ int srv_listen(struct srv_server *srv, const char *addr, gid_t gid, struct berr 
             uv_close(&l->h.handle, listener_closed_cb);
         } else {
             free(l);
+            srv->nlisteners--;
         }
         return r;
     }

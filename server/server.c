@@ -79,8 +79,7 @@ static void server_handle_closed(uv_handle_t *h)
 
 void srv_check_shutdown_done(struct srv_server *srv)
 {
-    if (!srv->shutting_down || srv->nconns > 0 || !list_empty(&srv->listeners) ||
-        srv->closing_handles)
+    if (!srv->shutting_down || srv->nconns > 0 || srv->nlisteners > 0 || srv->closing_handles)
         return;
     srv->closing_handles = true;
     uv_close((uv_handle_t *)&srv->resume_idle, server_handle_closed);

@@ -602,9 +602,9 @@ static void test_unknown_flag_and_argument(void **state)
     assert_msg_contains(&f->err, "invalid or incomplete flag '--data-root'");
 }
 
-/* Regression test, once a bug (common/config.c parse_flags): an unknown short option that is not the
- * last of a group ("-qD") leaves optind on the group, so the message names
- * argv[optind - 1], the program name: "invalid or incomplete flag 'berthd'". */
+/* Regression test, once a bug (common/config.c parse_flags): an unknown short option that is not
+ * the last of a group ("-qD") leaves optind on the group, so the message names argv[optind - 1],
+ * the program name: "invalid or incomplete flag 'berthd'". */
 static void test_unknown_short_flag_in_group_named(void **state)
 {
     struct fixture *f = *state;
@@ -698,11 +698,11 @@ static void test_reload_unchanged(void **state)
     assert_string_equal(r->cfg.config_file, f->file);
 }
 
-/* Regression test, once a bug (common/config_table.c cfg_equal_value, CFG_POOLS): pools are compared
- * with memcmp over struct addr_pool, whose base[64] holds uninitialised stack
- * bytes after the NUL (config_parse_pool writes it with snprintf into the
- * caller's uninitialised struct), so an unchanged default-address-pools is
- * reported as changed and listed in ret_ignored ("needs a restart"). */
+/* Regression test, once a bug (common/config_table.c cfg_equal_value, CFG_POOLS): pools are
+ * compared with memcmp over struct addr_pool, whose base[64] holds uninitialised stack bytes after
+ * the NUL (config_parse_pool writes it with snprintf into the caller's uninitialised struct), so an
+ * unchanged default-address-pools is reported as changed and listed in ret_ignored ("needs a
+ * restart"). */
 static void test_reload_unchanged_pools(void **state)
 {
     struct fixture *f = *state;
