@@ -278,7 +278,7 @@ bool cfg_equal_value(const struct cfg_option *o, const struct config *a, const s
     const void *x = cfg_field(a, o), *y = cfg_field(b, o);
     const struct strv *sx = x, *sy = y;
     const struct pool_list *px = x, *py = y;
-    bool same = px->n == py->n;
+    bool same;
     switch (o->type) {
     case CFG_STRING:
         return str_eq(*(char *const *)x, *(char *const *)y);
@@ -295,6 +295,7 @@ bool cfg_equal_value(const struct cfg_option *o, const struct config *a, const s
     case CFG_INT:
         return *(const int64_t *)x == *(const int64_t *)y;
     case CFG_POOLS:
+        same = px->n == py->n;
         for (size_t i = 0; same && i < px->n; i++)
             same = px->v[i].size == py->v[i].size && strcmp(px->v[i].base, py->v[i].base) == 0;
         return same;
