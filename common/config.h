@@ -50,6 +50,8 @@ struct config {
     char *tlskey;
     struct pool_list pools;   /* default-address-pools */
     int64_t shutdown_timeout; /* seconds */
+    int64_t max_concurrent_downloads;
+    char *certs_dir; /* per-registry trust, Docker's certs.d layout */
     /* berth's own keys */
     int64_t http_max_connections;
     int64_t http_header_timeout; /* seconds */

@@ -122,7 +122,8 @@ int config_validate(const struct config *cfg, struct berr *err)
         return berr_set(err, 400, EINVAL,
                         "invalid log-level '%s': use debug, info, warn, error or fatal",
                         cfg->log_level ? cfg->log_level : "");
-    if (check_abs("data-root", cfg->data_root, err) < 0 ||
+    if (check_abs("certs-dir", cfg->certs_dir, err) < 0 ||
+        check_abs("data-root", cfg->data_root, err) < 0 ||
         check_abs("exec-root", cfg->exec_root, err) < 0 ||
         check_abs("pidfile", cfg->pidfile, err) < 0)
         return -EINVAL;

@@ -408,7 +408,7 @@ static void connect_cb(uv_connect_t *cr, int status)
     c->connected = true;
     uv_tcp_nodelay(&c->tcp, 1);
     read_start(c);
-    if (!c->tls) {
+    if (!c->url.tls) {
         send_request(c);
         return;
     }

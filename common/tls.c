@@ -1,11 +1,13 @@
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
@@ -15,6 +17,7 @@
 
 struct tls_conf {
     int refs;
+    bool verify;
     mbedtls_ssl_config ssl;
     mbedtls_x509_crt ca;
     mbedtls_x509_crt cert;
@@ -26,6 +29,9 @@ struct tls_conf {
 struct tls_session {
     mbedtls_ssl_context ssl;
     struct tls_conf *conf;
+    unsigned char ip[16]; /* the server as an IP literal, checked by us */
+    size_t iplen;
+    char host[64];
     struct buf in; /* ciphertext not yet consumed */
     size_t in_off;
     struct buf out;
@@ -133,6 +139,7 @@ int tls_conf_new(const struct tls_conf_opts *o, struct tls_conf **ret, struct be
                                      MBEDTLS_SSL_MINOR_VERSION_3); /* TLS 1.2 */
         mbedtls_ssl_conf_authmode(&c->ssl, o->insecure_skip_verify ? MBEDTLS_SSL_VERIFY_NONE
                                                                    : MBEDTLS_SSL_VERIFY_REQUIRED);
+        c->verify = !o->insecure_skip_verify;
         r = load_trust(c, o, err);
     }
     if (r == 0)
@@ -188,8 +195,16 @@ int tls_session_new(struct tls_conf *c, const char *hostname, struct tls_session
         return berr_set(err, 500, ENOMEM, "out of memory");
     mbedtls_ssl_init(&s->ssl);
     int rc = mbedtls_ssl_setup(&s->ssl, &c->ssl);
+    /* mbedtls 2.28 matches host names only against DNS names: an IP literal
+     * is checked against the iPAddress entries after the handshake, and is
+     * not sent as SNI (RFC 6066). */
+    if (inet_pton(AF_INET, hostname, s->ip) == 1)
+        s->iplen = 4;
+    else if (inet_pton(AF_INET6, hostname, s->ip) == 1)
+        s->iplen = 16;
+    snprintf(s->host, sizeof(s->host), "%s", hostname);
     if (rc == 0)
-        rc = mbedtls_ssl_set_hostname(&s->ssl, hostname);
+        rc = mbedtls_ssl_set_hostname(&s->ssl, s->iplen ? NULL : hostname);
     if (rc < 0) {
         mbedtls_ssl_free(&s->ssl);
         free(s);
@@ -223,11 +238,67 @@ static bool wants_io(int rc)
     return rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE;
 }
 
+/* Walks the certificate's subjectAltName extension for an iPAddress entry. */
+static bool san_has_ip(const mbedtls_x509_crt *crt, const unsigned char *ip, size_t iplen)
+{
+    unsigned char *p = crt->v3_ext.p, *end = p + crt->v3_ext.len;
+    size_t len;
+    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 3) &&
+        mbedtls_asn1_get_tag(&p, end, &len, *p) != 0)
+        return false;
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+        return false;
+    end = p + len;
+    static const unsigned char san_oid[] = {0x55, 0x1d, 0x11};
+    while (p < end) {
+        unsigned char *ext_end;
+        if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+            return false;
+        ext_end = p + len;
+        if (mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OID))
+            return false;
+        bool is_san = len == sizeof(san_oid) && memcmp(p, san_oid, len) == 0;
+        p += len;
+        if (is_san) {
+            int critical; /* optional; absent is fine */
+            (void)mbedtls_asn1_get_bool(&p, ext_end, &critical);
+            if (mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OCTET_STRING) ||
+                mbedtls_asn1_get_tag(&p, ext_end, &len,
+                                     MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+                return false;
+            unsigned char *names_end = p + len;
+            while (p < names_end) {
+                unsigned char tag = *p;
+                if (mbedtls_asn1_get_tag(&p, names_end, &len, tag))
+                    return false;
+                if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && len == iplen &&
+                    memcmp(p, ip, iplen) == 0)
+                    return true;
+                p += len;
+            }
+            return false;
+        }
+        p = ext_end;
+    }
+    return false;
+}
+
+static int check_ip_host(struct tls_session *s, struct berr *err)
+{
+    if (!s->iplen || !s->conf->verify)
+        return 0;
+    const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&s->ssl);
+    if (peer && san_has_ip(peer, s->ip, s->iplen))
+        return 0;
+    return berr_set(err, 500, EPROTO,
+                    "x509: certificate is not valid for %s: no matching IP address in it", s->host);
+}
+
 int tls_handshake(struct tls_session *s, struct berr *err)
 {
     int rc = mbedtls_ssl_handshake(&s->ssl);
     if (rc == 0)
-        return 0;
+        return check_ip_host(s, err);
     if (wants_io(rc))
         return 1;
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {

@@ -9,6 +9,9 @@
 #include "common/config.h"
 #include "common/events.h"
 #include "common/hostinfo.h"
+#include "common/httpc.h"
+#include "storage/pull.h"
+#include "storage/store.h"
 
 struct srv_server;
 
@@ -17,6 +20,9 @@ struct engine {
     struct config cfg; /* replaced as a whole on reload */
     struct evbus *events;
     struct srv_server *srv;
+    struct store *store;
+    struct httpc_pool *http;
+    struct pull_ctx pulls;
     struct host_static host;
     char id[40]; /* engine ID, persisted in <data-root>/engine-id */
     int64_t started_ns;

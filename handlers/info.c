@@ -162,14 +162,15 @@ static cJSON *plugins(void)
     return p;
 }
 
-static void add_counts(cJSON *o)
+static void add_counts(cJSON *o, const struct engine *e)
 {
-    /* Containers and images are counted from their stores once those land. */
+    /* Containers are counted from their store once it lands. */
     cJSON_AddNumberToObject(o, "Containers", 0);
     cJSON_AddNumberToObject(o, "ContainersRunning", 0);
     cJSON_AddNumberToObject(o, "ContainersPaused", 0);
     cJSON_AddNumberToObject(o, "ContainersStopped", 0);
-    cJSON_AddNumberToObject(o, "Images", 0);
+    /* Every image, intermediate ones included, as moby's CountImages. */
+    cJSON_AddNumberToObject(o, "Images", e->store ? (double)e->store->images.len : 0);
 }
 
 static void add_limits(cJSON *o, const struct host_static *h)
@@ -245,7 +246,7 @@ static cJSON *info_json(const struct engine *e, const struct host_dynamic *d)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "ID", e->id);
-    add_counts(o);
+    add_counts(o, e);
     cJSON_AddStringToObject(o, "Driver", e->cfg.storage_driver);
     cJSON_AddItemToObject(o, "DriverStatus", driver_status(d));
     cJSON_AddItemToObject(o, "Plugins", plugins());

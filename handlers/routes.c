@@ -1,15 +1,34 @@
 #include "routes.h"
 
+#include "auth.h"
 #include "berth_version.h"
 #include "common/macros.h"
 #include "events.h"
+#include "images.h"
 #include "system.h"
 
+/* One route per line; api-spec/openapi.yaml lists the same set. */
+/* clang-format off */
 static const struct srv_route routes[] = {
-    {SRV_GET, "/_ping", h_ping, 0},      {SRV_HEAD, "/_ping", h_ping, 0},
-    {SRV_GET, "/version", h_version, 0}, {SRV_GET, "/info", h_info, 0},
-    {SRV_GET, "/events", h_events, 0},   {SRV_GET, "/system/df", h_system_df, 0},
+    {SRV_GET,  "/_ping",         h_ping,          0},
+    {SRV_HEAD, "/_ping",         h_ping,          0},
+    {SRV_GET,  "/version",       h_version,       0},
+    {SRV_GET,  "/info",          h_info,          0},
+    {SRV_GET,  "/events",        h_events,        0},
+    {SRV_GET,  "/system/df",     h_system_df,     0},
+    {SRV_POST, "/images/create", h_images_create, SRV_ROUTE_STREAM_BODY},
+    {SRV_GET,    "/images/json",            h_images_list,    0},
+    {SRV_GET,    "/images/get",             h_images_get,     0},
+    {SRV_POST,   "/images/load",            h_images_load,    SRV_ROUTE_STREAM_BODY},
+    {SRV_POST,   "/images/prune",           h_images_prune,   0},
+    {SRV_GET,    "/images/{name*}/json",    h_images_inspect, 0},
+    {SRV_GET,    "/images/{name*}/history", h_images_history, 0},
+    {SRV_GET,    "/images/{name*}/get",     h_images_get_one, 0},
+    {SRV_POST,   "/images/{name*}/tag",     h_images_tag,     0},
+    {SRV_DELETE, "/images/{name*}",         h_images_delete,  0},
+    {SRV_POST, "/auth",          h_auth,          0},
 };
+/* clang-format on */
 
 static const struct srv_router router = {
     .routes = routes,

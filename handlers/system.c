@@ -4,7 +4,10 @@
 #include <string.h>
 
 #include "berth_version.h"
+#include "common/jsonutil.h"
 #include "engine.h"
+#include "images.h"
+#include "images_json.h"
 
 void h_ping(struct srv_req *req)
 {
@@ -67,18 +70,28 @@ static int check_df_types(struct srv_req *req, struct berr *err)
     return 0;
 }
 
-/* Images, containers and volumes come from their stores once those exist;
- * an engine without them has nothing to report. */
+/* Images come from the image store (an engine run without one, as the spec
+ * and fuzz harnesses do, reports none); containers and volumes once those
+ * stores exist. */
 void h_system_df(struct srv_req *req)
 {
+    const struct engine *e = srv_req_ctx(req);
     struct berr err = {0};
     if (check_df_types(req, &err) < 0) {
         srv_reply_berr(req, &err);
         return;
     }
+    const struct store *s = e ? e->store : NULL;
+    cJSON *images = s ? images_df_summaries(s, req->api_minor) : cJSON_CreateArray();
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "LayersSize", 0);
-    cJSON_AddArrayToObject(o, "Images");
+    if (!o || !images) {
+        cJSON_Delete(o);
+        cJSON_Delete(images);
+        srv_reply_error(req, 500, "out of memory");
+        return;
+    }
+    json_add_int64(o, "LayersSize", s ? images_layers_size(s) : 0);
+    cJSON_AddItemToObject(o, "Images", images);
     cJSON_AddArrayToObject(o, "Containers");
     cJSON_AddArrayToObject(o, "Volumes");
     cJSON_AddArrayToObject(o, "BuildCache");

@@ -6,7 +6,9 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libuv1-dev libcjson-dev libmbedtls-dev
             libarchive-dev node-llhttp)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-docker python3-yaml nghttp2-client
-           curl clang libclang-rt-14-dev clang-format util-linux)
+           curl clang libclang-rt-14-dev clang-format util-linux
+           docker-registry apache2-utils busybox-static python3-jwt python3-cryptography
+           openssl zstd)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
@@ -18,11 +20,10 @@ for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# The integration tests drive the stock docker CLI. Debian's docker.io brings
-# one (and a daemon that must not start: policy-rc.d keeps it stopped).
-need_docker_cli=0
+# The integration tests drive the stock docker CLI; Debian's docker.io brings
+# one. It and docker-registry ship services that must not start: the tests
+# run their own instances (policy-rc.d keeps the packaged ones stopped).
 if [[ "${1:-}" == "--test" ]] && ! command -v docker >/dev/null 2>&1; then
-    need_docker_cli=1
     missing+=(docker.io)
 fi
 
@@ -35,7 +36,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "deps.sh: installing ${missing[*]}"
 created_policy=0
-if ((need_docker_cli)) && [[ ! -e /usr/sbin/policy-rc.d ]]; then
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
     created_policy=1

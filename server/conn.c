@@ -143,6 +143,10 @@ void srv_conn_close_graceful(struct srv_conn *c)
 {
     if (c->closing)
         return;
+    if (c->broken) { /* nothing more can be written: close at once */
+        srv_conn_close(c);
+        return;
+    }
     c->close_after_shutdown = true;
     if (c->shutting_down) {
         if (c->shutdown_done)
@@ -183,8 +187,9 @@ static void reset_request(struct srv_conn *c)
 void srv_conn_request_end(struct srv_conn *c)
 {
     bool upgrade_unused = c->req.upgrade && c->resp != RESP_HIJACK;
-    bool must_close = !c->keep_alive || c->eof || c->req.aborted || c->srv->shutting_down ||
-                      upgrade_unused || c->resp == RESP_HIJACK || !c->msg_complete;
+    bool must_close = !c->keep_alive || c->eof || c->broken || c->req.aborted ||
+                      c->srv->shutting_down || upgrade_unused || c->resp == RESP_HIJACK ||
+                      !c->msg_complete;
     c->req_active = false;
     c->dispatched = false;
     c->resp = RESP_NONE;
@@ -311,6 +316,10 @@ void srv_conn_resume(struct srv_conn *c)
     list_del(&c->resume_link);
     if (c->closing)
         return;
+    if (c->broken) {
+        srv_conn_close(c);
+        return;
+    }
     if (c->resp == RESP_HIJACK) {
         hijack_flush(c);
         if (!c->hijack_paused && !c->closing)
@@ -331,6 +340,15 @@ void srv_conn_resume(struct srv_conn *c)
         return;
     }
     srv_conn_read_start(c);
+}
+
+void srv_conn_break(struct srv_conn *c)
+{
+    if (c->broken || c->closing)
+        return;
+    c->broken = true;
+    srv_conn_read_stop(c);
+    srv_conn_queue_resume(c);
 }
 
 void srv_conn_queue_resume(struct srv_conn *c)

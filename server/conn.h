@@ -33,6 +33,7 @@ struct srv_conn {
 
     bool is_unix;
     bool closing;       /* uv_close issued */
+    bool broken;        /* a write failed: closed on the next loop turn */
     bool shutting_down; /* uv_shutdown issued (write side closing) */
     bool shutdown_done;
     bool close_after_shutdown;
@@ -106,6 +107,9 @@ void srv_conn_abort_request(struct srv_conn *c);
 void srv_conn_read_start(struct srv_conn *c);
 void srv_conn_read_stop(struct srv_conn *c);
 void srv_conn_shutdown_write(struct srv_conn *c);
+/* A write failed: stop writing now, close (and abort) on the next loop turn,
+ * so handlers never see on_abort from inside their own srv_* call. */
+void srv_conn_break(struct srv_conn *c);
 
 /* response.c */
 int srv_conn_write(struct srv_conn *c, const void *data, size_t len);

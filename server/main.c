@@ -54,9 +54,23 @@ static void apply_log_level(const struct config *c)
     log_set_level(lvl);
 }
 
+/* Registry settings come from the configuration, which a reload replaces. */
+static void apply_registry_config(struct engine *e)
+{
+    e->pulls.reg = (struct registry_opts){
+        .insecure = &e->cfg.insecure_registries,
+        .mirrors = &e->cfg.registry_mirrors,
+        .certs_dir = e->cfg.certs_dir,
+        .timeout_ms = 30000,
+        .retries = 2,
+    };
+    e->pulls.max_downloads = (int)e->cfg.max_concurrent_downloads;
+}
+
 /* Called by the reload job on the loop thread with the new configuration. */
 static void reload_applied(struct engine *e)
 {
+    apply_registry_config(e);
     apply_log_level(&e->cfg);
     struct srv_limits l = limits_from(&e->cfg);
     srv_set_limits(e->srv, &l);
@@ -65,6 +79,8 @@ static void reload_applied(struct engine *e)
 static void shutdown_done(void *arg)
 {
     struct daemon *d = arg;
+    httpc_pool_close(d->e.http);
+    d->e.http = NULL;
     for (size_t i = 0; i < 3; i++)
         uv_close((uv_handle_t *)&d->sig[i], NULL);
     log_info("daemon shutdown complete");
@@ -83,6 +99,7 @@ static void signal_cb(uv_signal_t *h, int signum)
     }
     if (d->stop_requests == 1) {
         log_info("processing signal '%s', shutting down", strsignal(signum));
+        pull_cancel_all(&d->e.pulls);
         srv_shutdown(d->e.srv, shutdown_done, d);
     }
 }
@@ -133,6 +150,25 @@ static int listen_all(struct daemon *d, struct berr *err)
     return 0;
 }
 
+static int open_store(struct engine *e, struct berr *err)
+{
+    struct strv warnings = {0};
+    int r = store_open(e->cfg.data_root, e->cfg.storage_driver, e->loop, &e->store, &warnings, err);
+    for (size_t i = 0; i < warnings.n; i++)
+        log_warn("%s", warnings.v[i]);
+    strv_done(&warnings);
+    if (r < 0)
+        return r;
+    e->http = httpc_pool_new(e->loop);
+    if (!e->http)
+        return berr_set(err, 500, ENOMEM, "out of memory");
+    e->pulls.loop = e->loop;
+    e->pulls.store = e->store;
+    e->pulls.pool = e->http;
+    apply_registry_config(e);
+    return 0;
+}
+
 static int start_engine(struct daemon *d, struct berr *err)
 {
     struct engine *e = &d->e;
@@ -146,6 +182,8 @@ static int start_engine(struct daemon *d, struct berr *err)
         return -1;
     hostinfo_static(&e->host);
     e->loop = uv_default_loop();
+    if (open_store(e, err) < 0)
+        return -1;
     job_pool_configure((unsigned)(e->host.ncpu * 2 > 4 ? e->host.ncpu * 2 : 4));
     e->events = evbus_new(EVENT_HISTORY);
     struct srv_options opt = {
@@ -176,6 +214,11 @@ static void watch_signals(struct daemon *d)
 static void stop_engine(struct daemon *d)
 {
     struct engine *e = &d->e;
+    if (e->store) {
+        struct berr err = {0};
+        if (store_flush_sync(e->store, &err) < 0)
+            log_error("saving image references: %s", err.msg);
+    }
     if (e->loop) {
         int r = uv_loop_close(e->loop);
         if (r < 0)
@@ -183,6 +226,8 @@ static void stop_engine(struct daemon *d)
     }
     srv_free(e->srv);
     evbus_free(e->events);
+    map_done(&e->pulls.active);
+    store_close(e->store);
     if (d->pid_fd >= 0) {
         unlink(e->cfg.pidfile);
         close(d->pid_fd);
@@ -240,6 +285,8 @@ int main(int argc, char **argv)
         code = 0;
     } else {
         log_error("%s", err.msg);
+        if (d.e.http)
+            httpc_pool_close(d.e.http);
         if (d.e.srv)
             srv_shutdown(d.e.srv, NULL, NULL);
         if (d.e.loop)

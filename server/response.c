@@ -82,7 +82,7 @@ static void write_cb(uv_write_t *w, int status)
 
 int srv_conn_write(struct srv_conn *c, const void *data, size_t len)
 {
-    if (c->closing || c->shutting_down)
+    if (c->closing || c->shutting_down || c->broken)
         return -EPIPE;
     if (len == 0)
         return 0;
@@ -96,7 +96,7 @@ int srv_conn_write(struct srv_conn *c, const void *data, size_t len)
             data = (const char *)data + n;
             len -= (size_t)n;
         } else if (n != UV_EAGAIN) {
-            srv_conn_close(c);
+            srv_conn_break(c);
             return -EPIPE;
         }
     }
@@ -109,7 +109,7 @@ int srv_conn_write(struct srv_conn *c, const void *data, size_t len)
     int r = uv_write(&wr->req, &c->h.stream, &b, 1, write_cb);
     if (r < 0) {
         free(wr);
-        srv_conn_close(c);
+        srv_conn_break(c);
         return -EPIPE;
     }
     return 0;
@@ -167,7 +167,7 @@ static bool owns_request(struct srv_req *req, const char *what)
  * already closing, which drops the bytes. */
 static bool can_write(const struct srv_conn *c)
 {
-    return !c->closing && !c->shutting_down;
+    return !c->closing && !c->shutting_down && !c->broken;
 }
 
 void srv_reply(struct srv_req *req, int status, const char *ctype, const void *body, size_t len)

@@ -13,7 +13,7 @@ secs=${1:-${FUZZ_SECONDS:-30}}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${BERTH_FUZZ_BUILD:-$root/build-fuzz}
-targets=${FUZZ_TARGETS:-"http_request filters config router"}
+targets=${FUZZ_TARGETS:-"http_request filters config router reference manifest tar_layer"}
 
 if ! command -v clang >/dev/null 2>&1; then
     echo "clang not found, skipping"

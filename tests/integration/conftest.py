@@ -9,6 +9,11 @@ import time
 
 import pytest
 
+from fixtures.plugin import (  # noqa: F401  (pytest fixtures)
+    make_registry, registry, basic_registry, tls_registry, token_registry, registry_ca,
+    busybox_image, busybox_oci_image, layered_image, docker_manifest_list, oci_index,
+    zstd_image, random_image, malicious_images)
+
 BERTHD = os.environ.get("BERTHD") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build-test", "berthd")
 DOCKER = os.environ.get("DOCKER_CLI") or ("/usr/local/bin/docker"
@@ -42,6 +47,7 @@ class Daemon:
         self.data_root = os.path.join(root, "data")
         self.config_path = os.path.join(root, "daemon.json")
         self.log_path = os.path.join(root, "berthd.log")
+        self.docker_config = os.path.join(root, "docker-config")  # the CLI's own login store
         base = {
             "hosts": [f"unix://{self.sock}"],
             "data-root": self.data_root,
@@ -50,6 +56,7 @@ class Daemon:
         }
         base.update(config)
         self.config = base
+        self.data_root = base["data-root"]
         self.write_config(base)
         self.extra_args = list(extra_args)
         self.proc = None
@@ -95,7 +102,7 @@ class Daemon:
         raise AssertionError(f"{needle!r} never appeared in the berthd log:\n{self.log_text()}")
 
     def docker(self, *args, check=True, timeout=60, input=None):
-        env = dict(os.environ, DOCKER_HOST=self.host)
+        env = dict(os.environ, DOCKER_HOST=self.host, DOCKER_CONFIG=self.docker_config)
         env.pop("DOCKER_CONTEXT", None)
         r = subprocess.run([DOCKER, *args], env=env, capture_output=True, text=True,
                            timeout=timeout, input=input)

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -164,6 +165,7 @@ struct slow_job {
 };
 
 static int jobs_done;
+static atomic_int jobs_started; /* read by the client thread */
 
 static int slow_run(struct job *job)
 {
@@ -183,6 +185,7 @@ static void slow_done(struct job *job)
 
 static void h_slow(struct srv_req *req)
 {
+    atomic_store(&jobs_started, 1);
     struct slow_job *sj = calloc(1, sizeof(*sj));
     sj->req = req;
     job_init(&sj->job, slow_run, slow_done);
@@ -506,6 +509,9 @@ static void c_leave_during_job(int fd, struct buf *out)
 {
     (void)out;
     send_str(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    /* leave only once the job runs (it sleeps 200 ms), before its reply */
+    for (int i = 0; i < 5000 && !atomic_load(&jobs_started); i++)
+        usleep(1000);
     /* gone before the reply: the harness closes our end when we return */
 }
 
@@ -513,6 +519,7 @@ static void test_job_outlives_client(void **state)
 {
     (void)state;
     jobs_done = 0;
+    atomic_store(&jobs_started, 0);
     struct buf out;
     run_scenario(c_leave_during_job, NULL, &out);
     /* run_scenario drained the loop: the job finished after the close */
