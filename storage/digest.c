@@ -1,5 +1,7 @@
 #include "digest.h"
 
+#include "sha256_ni.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,13 +10,46 @@
 
 void sha256_init(struct sha256 *h)
 {
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    h->ni = sha256_ni_available();
+    h->total = 0;
+    h->used = 0;
+    memcpy(h->state, iv, sizeof(iv));
     mbedtls_sha256_init(&h->ctx);
-    mbedtls_sha256_starts_ret(&h->ctx, 0);
+    if (!h->ni)
+        mbedtls_sha256_starts_ret(&h->ctx, 0);
+}
+
+static void ni_update(struct sha256 *h, const unsigned char *p, size_t len)
+{
+    h->total += len;
+    if (h->used) {
+        size_t take = 64 - h->used < len ? 64 - h->used : len;
+        memcpy(h->block + h->used, p, take);
+        h->used += take;
+        p += take;
+        len -= take;
+        if (h->used < 64)
+            return;
+        sha256_ni_blocks(h->state, h->block, 1);
+        h->used = 0;
+    }
+    if (len >= 64) {
+        sha256_ni_blocks(h->state, p, len / 64);
+        p += len / 64 * 64;
+        len %= 64;
+    }
+    memcpy(h->block, p, len);
+    h->used = len;
 }
 
 void sha256_update(struct sha256 *h, const void *data, size_t len)
 {
-    mbedtls_sha256_update_ret(&h->ctx, data, len);
+    if (h->ni)
+        ni_update(h, data, len);
+    else
+        mbedtls_sha256_update_ret(&h->ctx, data, len);
 }
 
 static void hex_digest(const unsigned char bin[32], char out[DIGEST_STR_MAX])
@@ -28,10 +63,32 @@ static void hex_digest(const unsigned char bin[32], char out[DIGEST_STR_MAX])
     out[7 + DIGEST_HEX_LEN] = '\0';
 }
 
+/* FIPS 180-4 padding: 0x80, zeros, then the bit length big-endian. */
+static void ni_final(struct sha256 *h, unsigned char bin[32])
+{
+    uint64_t bits = h->total * 8;
+    unsigned char pad[72] = {0x80};
+    size_t padlen = (h->used < 56 ? 56 : 120) - h->used;
+    for (int i = 0; i < 8; i++)
+        pad[padlen + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+    uint64_t total = h->total;
+    ni_update(h, pad, padlen + 8);
+    h->total = total;
+    for (int i = 0; i < 8; i++) {
+        bin[4 * i] = (unsigned char)(h->state[i] >> 24);
+        bin[4 * i + 1] = (unsigned char)(h->state[i] >> 16);
+        bin[4 * i + 2] = (unsigned char)(h->state[i] >> 8);
+        bin[4 * i + 3] = (unsigned char)h->state[i];
+    }
+}
+
 void sha256_final(struct sha256 *h, char out[DIGEST_STR_MAX])
 {
     unsigned char bin[32];
-    mbedtls_sha256_finish_ret(&h->ctx, bin);
+    if (h->ni)
+        ni_final(h, bin);
+    else
+        mbedtls_sha256_finish_ret(&h->ctx, bin);
     mbedtls_sha256_free(&h->ctx);
     hex_digest(bin, out);
 }

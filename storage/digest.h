@@ -2,6 +2,7 @@
 #ifndef BERTH_STORAGE_DIGEST_H
 #define BERTH_STORAGE_DIGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,7 +14,12 @@
 #define DIGEST_STR_MAX 72 /* "sha256:" + 64 hex + NUL */
 
 struct sha256 {
-    mbedtls_sha256_context ctx;
+    bool ni; /* SHA-NI compression (sha256_ni.c) instead of mbedtls */
+    uint32_t state[8];
+    uint64_t total;          /* bytes hashed */
+    unsigned char block[64]; /* a partial block */
+    size_t used;
+    mbedtls_sha256_context ctx; /* the fallback */
 };
 
 void sha256_init(struct sha256 *h);
