@@ -65,7 +65,8 @@ static int bf_run(struct job *job)
     int r = write_all(bf->fd, j->data.data, j->data.len);
     if (r < 0)
         return berr_errno(&job->err, 500, -r, "write '%s'", bf->path);
-    sha256_update(&bf->hash, j->data.data, j->data.len);
+    if (j->data.len) /* the last buffer may be empty (and NULL) */
+        sha256_update(&bf->hash, j->data.data, j->data.len);
     if (j->final) {
         sha256_final(&bf->hash, bf->res.digest);
         r = close(bf->fd) < 0 ? -errno : 0;

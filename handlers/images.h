@@ -49,7 +49,7 @@ void h_images_load(struct srv_req *req);
 /* images_import.c: POST /images/create?fromSrc=... (h_images_create's other
  * half); the request body is the rootfs tar. */
 void images_import(struct srv_req *req);
-/* Applies Dockerfile instructions (the `changes` of import and commit:
+/* images_changes.c: applies Dockerfile instructions (the `changes` of import and commit:
  * CMD ENTRYPOINT ENV EXPOSE HEALTHCHECK LABEL ONBUILD STOPSIGNAL USER VOLUME
  * WORKDIR) to a container config object, as moby's BuildFromConfig. 400 with
  * moby's message for anything else or a malformed one. */

@@ -194,5 +194,9 @@ void h_images_create(struct srv_req *req)
         images_pull(req);
         return;
     }
+    if (srv_req_query(req, "fromSrc")) {
+        images_import(req);
+        return;
+    }
     srv_reply_error(req, 400, "fromImage or fromSrc must be given");
 }

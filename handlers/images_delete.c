@@ -28,6 +28,7 @@ struct rmi {
     struct store *s;
     cJSON *records;     /* [{"Untagged": ...} | {"Deleted": ...}] in moby's order */
     struct strv layers; /* chain ids already out of the table */
+    struct strv blobs;  /* their compressed blobs no other layer keeps */
     int64_t reclaimed;  /* their sizes */
     bool prune;
     struct berr err; /* a delete that failed after changing something */
@@ -193,7 +194,11 @@ static void drop_layers(struct rmi *r, struct strv *unused)
         /* On ENOMEM the directory stays: an orphan the next start reloads. */
         if (strv_push(&r->layers, l->chain_id) < 0)
             log_error("layer %s: out of memory, its directory stays", l->chain_id);
+        char blob[DIGEST_STR_MAX];
+        snprintf(blob, sizeof(blob), "%s", l->blob_digest);
         store_layer_forget(r->s, unused->v[i]);
+        if (blob[0] && store_blob_unused(r->s, blob) && strv_push(&r->blobs, blob) < 0)
+            log_error("blob %s: out of memory, it stays", blob);
     }
 }
 
@@ -336,6 +341,7 @@ static void rmi_free(struct rmi *r)
 {
     cJSON_Delete(r->records);
     strv_done(&r->layers);
+    strv_done(&r->blobs);
     free(r);
 }
 
@@ -378,6 +384,13 @@ static int layers_run(struct job *job)
         struct berr err = {0};
         /* Keep going: one stuck directory must not keep the others. */
         if (store_layer_remove_sync(r->s, r->layers.v[i], &err) < 0 && rc == 0) {
+            rc = -EIO;
+            job->err = err;
+        }
+    }
+    for (size_t i = 0; i < r->blobs.n; i++) {
+        struct berr err = {0};
+        if (store_blob_remove_sync(r->s, r->blobs.v[i], &err) < 0 && rc == 0) {
             rc = -EIO;
             job->err = err;
         }

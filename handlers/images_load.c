@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "body_file.h"
+#include "common/job.h"
 #include "common/macros.h"
 #include "common/timeutil.h"
 #include "engine.h"
@@ -45,6 +46,7 @@ struct load_req {
     struct staged_layer *staged; /* per plan layer; dir[0] once staged */
     size_t next;                 /* next plan layer to look at */
     size_t committed;            /* staged layers now in layers/ */
+    size_t written;              /* images whose config and record are on disk */
     struct job job;              /* one at a time, per phase */
     enum load_phase phase;
     bool busy;
@@ -81,7 +83,8 @@ static void emit(struct load_req *lr, cJSON *j)
     cJSON_Delete(j);
 }
 
-static void emit_text(struct load_req *lr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit_text(struct load_req *lr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* One {"stream": text} line, as moby's stdout writer frames it. */
 static void emit_text(struct load_req *lr, const char *fmt, ...)
@@ -97,8 +100,8 @@ static void emit_text(struct load_req *lr, const char *fmt, ...)
 static void emit_progress(struct load_req *lr, uint64_t current)
 {
     if (!lr->quiet)
-        emit(lr, progress_detail("Loading layer", lr->short_id, (int64_t)current,
-                                 lr->stage.src_size));
+        emit(lr,
+             progress_detail("Loading layer", lr->short_id, (int64_t)current, lr->stage.src_size));
 }
 
 /* ---- teardown ---- */
@@ -206,8 +209,13 @@ static void commit_done(struct load_req *lr, struct job *job)
     for (size_t i = 0; i < lr->committed; i++)
         if (lr->staged[i].dir[0] && store_layer_insert(lr->s, &lr->staged[i].layer) < 0 && r == 0)
             r = berr_set(&err, 500, ENOMEM, "out of memory");
-    for (size_t i = 0; r == 0 && i < lr->plan.nimages; i++)
-        r = register_image(lr, &lr->plan.images[i], &err);
+    for (size_t i = 0; i < lr->written; i++) {
+        struct berr e = {0};
+        if (register_image(lr, &lr->plan.images[i], &e) < 0 && r == 0) {
+            r = -EIO;
+            err = e;
+        }
+    }
     if (r < 0) {
         finish(lr, &err);
         return;
@@ -226,12 +234,11 @@ static int commit_run(struct job *job)
         if (sl->dir[0] && image_archive_commit_layer(lr->s, sl, &job->err) < 0)
             return -EIO;
     }
-    for (size_t i = 0; i < p->nimages; i++) {
-        struct image img = {0};
-        snprintf(img.id, sizeof(img.id), "%s", p->images[i].id);
-        img.loaded_ns = time_now_ns();
-        int r = store_image_write_sync(lr->s, &img, p->images[i].config, p->images[i].config_len,
-                                       &job->err);
+    for (; lr->written < p->nimages; lr->written++) {
+        const struct load_image *li = &p->images[lr->written];
+        struct image img = {.loaded_ns = time_now_ns()};
+        snprintf(img.id, sizeof(img.id), "%s", li->id);
+        int r = store_image_write_sync(lr->s, &img, li->config, li->config_len, &job->err);
         if (r < 0)
             return r;
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/job.h"
 #include "common/macros.h"
 #include "engine.h"
 #include "images.h"
@@ -32,7 +33,7 @@ struct save_req {
     enum save_phase phase;
     bool busy;      /* job in flight */
     bool streaming; /* the 200 went out */
-    bool draining; /* waiting for the client to take what is queued */
+    bool draining;  /* waiting for the client to take what is queued */
     int fd;
     uint64_t off;
     ssize_t got;
@@ -123,8 +124,7 @@ static int add_repository(struct save_req *sr, const struct store *s, const stru
 /* moby's parseNames: an ID (or prefix) names the image alone, "repo:tag"
  * the image with that tag, "repo@digest" the image without one, a bare
  * "repo" every tag of it (else an ID prefix). */
-static int add_name(struct save_req *sr, const struct store *s, const char *name,
-                    struct berr *err)
+static int add_name(struct save_req *sr, const struct store *s, const char *name, struct berr *err)
 {
     struct image_ref ref;
     struct berr ignored;
@@ -138,8 +138,7 @@ static int add_name(struct save_req *sr, const struct store *s, const char *name
     struct image *img = store_image_lookup(s, name, err);
     if (!img)
         return -ENOENT;
-    if (ref_is_full_id(name) || ref_parse(name, &ref, &ignored) < 0 || !ref.tag[0] ||
-        ref.digest[0])
+    if (ref_is_full_id(name) || ref_parse(name, &ref, &ignored) < 0 || !ref.tag[0] || ref.digest[0])
         return add(sr, s, img, NULL, err);
     char full[REF_STRING_MAX];
     ref_string(&ref, full, sizeof(full));

@@ -46,6 +46,8 @@ static void ni_update(struct sha256 *h, const unsigned char *p, size_t len)
 
 void sha256_update(struct sha256 *h, const void *data, size_t len)
 {
+    if (len == 0) /* data may be NULL then, which memcpy must never see */
+        return;
     if (h->ni)
         ni_update(h, data, len);
     else

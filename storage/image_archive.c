@@ -26,13 +26,13 @@
 #include "reference.h"
 #include "safe_path.h"
 
-#define COPY_BLOCK        (128 * 1024)
-#define MAX_MEMBERS       65536
-#define LINK_HOPS         40
-#define ARCHIVE_JSON_MAX  (16 * 1024 * 1024) /* manifest.json, index.json */
-#define ANN_IMAGE_NAME    "io.containerd.image.name"
-#define ANN_REF_NAME      "org.opencontainers.image.ref.name"
-#define BLOB_PREFIX       "blobs/sha256/"
+#define COPY_BLOCK       (128 * 1024)
+#define MAX_MEMBERS      65536
+#define LINK_HOPS        40
+#define ARCHIVE_JSON_MAX (16 * 1024 * 1024) /* manifest.json, index.json */
+#define ANN_IMAGE_NAME   "io.containerd.image.name"
+#define ANN_REF_NAME     "org.opencontainers.image.ref.name"
+#define BLOB_PREFIX      "blobs/sha256/"
 
 struct member {
     char *name; /* cleaned */
@@ -184,8 +184,7 @@ static int check_blob_name(struct split *sp, const struct member *m)
 {
     const char *hex = m->name + strlen(BLOB_PREFIX);
     char want[DIGEST_STR_MAX + 8];
-    if (strncmp(m->name, BLOB_PREFIX, strlen(BLOB_PREFIX)) != 0 ||
-        strlen(hex) != DIGEST_HEX_LEN)
+    if (strncmp(m->name, BLOB_PREFIX, strlen(BLOB_PREFIX)) != 0 || strlen(hex) != DIGEST_HEX_LEN)
         return 0;
     snprintf(want, sizeof(want), "sha256:%s", hex);
     if (strcmp(want, m->digest) == 0)
@@ -261,13 +260,19 @@ static struct archive *split_open(const char *path, struct berr *err)
         archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
         archive_read_support_filter_none(a) != ARCHIVE_OK ||
         archive_read_support_format_tar(a) != ARCHIVE_OK) {
-        berr_set(err, 500, ENOTSUP, "libarchive lacks built-in decompressors; refusing to run "
-                                    "an external program");
+        berr_set(err, 500, ENOTSUP,
+                 "libarchive lacks built-in decompressors; refusing to run "
+                 "an external program");
         archive_read_free(a);
         return NULL;
     }
     if (archive_read_open_filename(a, path, COPY_BLOCK) != ARCHIVE_OK) {
-        berr_errno(err, 500, archive_errno(a) > 0 ? archive_errno(a) : EIO, "open '%s'", path);
+        int code = archive_errno(a);
+        const char *why = archive_error_string(a);
+        if (code == EIO || code == ENOMEM || code == ENOSPC || code == ENOENT)
+            berr_errno(err, 500, code, "open '%s'", path);
+        else /* libarchive bids for the format while opening */
+            bad(err, "%s", why ? why : "unreadable");
         archive_read_free(a);
         return NULL;
     }
@@ -428,8 +433,8 @@ static int add_ref(struct split *sp, struct strv *refs, const char *s)
     return strv_push(refs, full) < 0 ? berr_set(sp->err, 500, ENOMEM, "out of memory") : 0;
 }
 
-static int config_check(struct split *sp, const struct image_src *src, const char *text,
-                        size_t len, struct image_config *c)
+static int config_check(struct split *sp, const struct image_src *src, const char *text, size_t len,
+                        struct image_config *c)
 {
     if (image_config_parse(text, len, c, sp->err) < 0) {
         sp->err->status = 400;
@@ -482,13 +487,13 @@ static int plan_layers(struct plan_builder *pb, const struct image_src *src,
     img->layers = calloc(c->ndiff_ids ? c->ndiff_ids : 1, sizeof(*img->layers));
     if (!img->layers)
         return berr_set(pb->sp->err, 500, ENOMEM, "out of memory");
-    const char *parent = "";
+    char parent[DIGEST_STR_MAX] = ""; /* a copy: plan_layer moves the array */
     for (size_t i = 0; i < c->ndiff_ids; i++) {
         int r = plan_layer(pb, src, i, c->diff_ids[i], parent, &img->layers[i]);
         if (r < 0)
             return r;
         img->nlayers++;
-        parent = pb->p->layers[img->layers[i]].chain_id;
+        snprintf(parent, sizeof(parent), "%s", pb->p->layers[img->layers[i]].chain_id);
     }
     return 0;
 }
@@ -802,8 +807,8 @@ static void staged_record(const struct stage_opts *o, const struct extract_resul
     snprintf(l->parent, sizeof(l->parent), "%s", o->parent_chain ? o->parent_chain : "");
     digest_chain_id(l->parent, l->diff_id, l->chain_id);
     snprintf(l->blob_digest, sizeof(l->blob_digest), "%s", o->src_digest);
-    const char *mt = o->media_type && o->media_type[0] ? o->media_type
-                                                       : image_archive_sniff_layer(o->src);
+    const char *mt =
+        o->media_type && o->media_type[0] ? o->media_type : image_archive_sniff_layer(o->src);
     snprintf(l->media_type, sizeof(l->media_type), "%s", mt);
     l->blob_size = o->src_size;
     l->size = (int64_t)res->content_size;

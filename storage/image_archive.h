@@ -107,11 +107,11 @@ struct stage_opts {
     const char *src;        /* layer tar, plain or compressed */
     const char *src_digest; /* its sha256 */
     int64_t src_size;
-    const char *media_type;    /* of src; NULL or "": told by its first bytes */
-    const char *parent_chain;  /* "" for a base layer */
-    const char *parent_dir;    /* vfs: the parent's diff/ (staged or committed) */
-    const char *want_diff_id;  /* NULL: whatever the tar hashes to */
-    const atomic_bool *stop;   /* -ECANCELED */
+    const char *media_type;     /* of src; NULL or "": told by its first bytes */
+    const char *parent_chain;   /* "" for a base layer */
+    const char *parent_dir;     /* vfs: the parent's diff/ (staged or committed) */
+    const char *want_diff_id;   /* NULL: whatever the tar hashes to */
+    const atomic_bool *stop;    /* -ECANCELED */
     _Atomic uint64_t *progress; /* bytes of src consumed */
 };
 

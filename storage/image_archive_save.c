@@ -176,7 +176,9 @@ static struct archive *raw_open(const char *path, bool *ret_eof, struct berr *er
     if ((r != ARCHIVE_OK && r != ARCHIVE_EOF) || archive_filter_count(a) > 2) {
         const char *why = archive_error_string(a);
         berr_set(err, 500, EIO, "read layer blob '%s': %s", path,
-                 r == ARCHIVE_OK ? "compressed more than once" : why ? why : "unreadable");
+                 r == ARCHIVE_OK ? "compressed more than once"
+                 : why           ? why
+                                 : "unreadable");
         archive_read_free(a);
         return NULL;
     }
@@ -298,8 +300,11 @@ static int dir_tar_data(struct dir_tar *t)
 static int dir_tar_opaque(struct dir_tar *t, struct archive_entry *dir)
 {
     char name[IA_PATH_MAX];
-    if (snprintf(name, sizeof(name), "%s/.wh..wh..opq", archive_entry_pathname(dir)) >=
-        (int)sizeof(name))
+    const char *path = archive_entry_pathname(dir);
+    size_t len = strlen(path);
+    while (len && path[len - 1] == '/') /* directories come as "dir/" */
+        len--;
+    if (snprintf(name, sizeof(name), "%.*s/.wh..wh..opq", (int)len, path) >= (int)sizeof(name))
         return berr_set(t->ss->err, 500, ENAMETOOLONG, "path too long in '%s'", t->dir);
     struct archive_entry *e = archive_entry_clone(dir);
     if (!e)
@@ -337,8 +342,8 @@ static int dir_tar_entry(struct dir_tar *t, struct archive_entry *e)
     int r = 0;
     if (e && archive_write_header(t->out, e) < ARCHIVE_WARN)
         r = disk_failed(t->out, "write", t->scratch, t->ss->err);
-    if (r == 0 && e && !wh && archive_entry_filetype(e) == AE_IFREG &&
-        !archive_entry_hardlink(e) && archive_entry_size(e) > 0)
+    if (r == 0 && e && !wh && archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
+        archive_entry_size(e) > 0)
         r = dir_tar_data(t);
     if (r == 0 && e && opaque > 0)
         r = dir_tar_opaque(t, e);
@@ -398,8 +403,6 @@ static int dir_tar(struct save_session *ss, const char *dir, const char *scratch
         r = dir_tar_walk(&t);
     if (r == 0 && archive_write_close(t.out) != ARCHIVE_OK)
         r = disk_failed(t.out, "write", scratch, ss->err);
-    if (r < 0 && t.out)
-        archive_write_fail(t.out);
     if (t.links)
         archive_entry_linkresolver_free(t.links);
     if (t.out)
@@ -554,29 +557,43 @@ static bool record_tag(struct save_session *ss, const struct save_image *img,
     return cJSON_AddStringToObject(repo, ref->tag, top) && append(tags, cJSON_CreateString(fam));
 }
 
-static int image_entries(struct save_session *ss, const struct save_image *img,
-                         const struct image_config *c, const char *mdigest, size_t mlen)
+/* RepoTags of manifest.json (and repositories, index.json entries): JSON
+ * null when there are none, as Go marshals a nil slice. */
+static cJSON *repo_tags(struct save_session *ss, const struct save_image *img,
+                        const struct image_config *c, const char *mdigest, size_t mlen)
 {
-    cJSON *item = cJSON_CreateObject();
     cJSON *tags = cJSON_CreateArray();
-    cJSON *layers = cJSON_CreateArray();
-    char path[96];
-    blob_name(img->id, path, sizeof(path));
-    bool ok = append(ss->manifest, item) && cJSON_AddStringToObject(item, "Config", path);
-    ok = ok ? add_item(item, "Layers", layers) : (cJSON_Delete(layers), false);
-    for (size_t i = 0; ok && tags && i < img->refs.n; i++) {
+    bool ok = tags != NULL;
+    for (size_t i = 0; ok && i < img->refs.n; i++) {
         struct image_ref ref;
         struct berr e;
         if (ref_parse(img->refs.v[i], &ref, &e) < 0 || !ref.tag[0])
             continue; /* only tags are recorded, as moby does */
         ok = record_tag(ss, img, &ref, tags) && index_entry(ss, mdigest, mlen, c, &ref);
     }
-    if (ok && tags && cJSON_GetArraySize(tags) == 0) {
+    if (ok && cJSON_GetArraySize(tags) == 0) {
         ok = index_entry(ss, mdigest, mlen, c, NULL);
         cJSON_Delete(tags);
-        tags = cJSON_CreateNull(); /* Go marshals a nil RepoTags slice as null */
+        tags = cJSON_CreateNull();
     }
-    ok = ok ? add_item(item, "RepoTags", tags) : (cJSON_Delete(tags), false);
+    if (!ok) {
+        cJSON_Delete(tags);
+        return NULL;
+    }
+    return tags;
+}
+
+/* One manifest.json item, fields in moby's manifestItem order. */
+static int image_entries(struct save_session *ss, const struct save_image *img,
+                         const struct image_config *c, const char *mdigest, size_t mlen)
+{
+    cJSON *item = cJSON_CreateObject();
+    cJSON *layers = cJSON_CreateArray();
+    char path[96];
+    blob_name(img->id, path, sizeof(path));
+    bool ok = append(ss->manifest, item) && cJSON_AddStringToObject(item, "Config", path) &&
+              add_item(item, "RepoTags", repo_tags(ss, img, c, mdigest, mlen));
+    ok = ok ? add_item(item, "Layers", layers) : (cJSON_Delete(layers), false);
     for (size_t i = 0; ok && i < img->nlayers; i++) {
         blob_name(img->layers[i].diff_id, path, sizeof(path));
         ok = append(layers, cJSON_CreateString(path));
@@ -625,11 +642,11 @@ static int put_image(struct save_session *ss, const struct save_image *img)
 static int put_trailer(struct save_session *ss)
 {
     cJSON *index = cJSON_CreateObject();
-    int r = berr_set(ss->err, 500, ENOMEM, "out of memory");
-    if (index && json_add_int64(index, "schemaVersion", 2) &&
-        cJSON_AddStringToObject(index, "mediaType", MT_OCI_INDEX) &&
-        cJSON_AddItemReferenceToObject(index, "manifests", ss->index))
-        r = put_json(ss, "index.json", index, false);
+    int r = index && json_add_int64(index, "schemaVersion", 2) &&
+                    cJSON_AddStringToObject(index, "mediaType", MT_OCI_INDEX) &&
+                    cJSON_AddItemReferenceToObject(index, "manifests", ss->index)
+                ? put_json(ss, "index.json", index, false)
+                : berr_set(ss->err, 500, ENOMEM, "out of memory");
     cJSON_Delete(index);
     if (r == 0)
         r = put_json(ss, "manifest.json", ss->manifest, true);
@@ -669,10 +686,9 @@ static int save_all(struct save_session *ss, const struct save_image *imgs, size
         r = write_failed(ss);
     if (r == 0 && fsync(fd) < 0)
         r = berr_errno(ss->err, 500, errno, "write '%s'", ss->out_path);
-    /* Freed before the fd is closed: a failed archive would otherwise write
-     * its end blocks into whatever file reuses the number. */
-    if (r < 0)
-        archive_write_fail(ss->a);
+    /* Freed before the fd is closed: freeing a failed archive still writes
+     * its end blocks, which must land in our (doomed) file, not in
+     * whatever file reuses the number. */
     archive_write_free(ss->a);
     ss->a = NULL;
     close(fd);

@@ -119,6 +119,11 @@ int store_untag(struct store *s, const struct image_ref *ref, struct berr *err);
 int store_image_remove(struct store *s, struct image *img, struct strv *ret_unused_layers,
                        struct berr *err);
 void store_layer_forget(struct store *s, const char *chain_id);
+/* Loop: no layer in the table keeps this compressed blob (layers with
+ * different parents may share one). */
+bool store_blob_unused(const struct store *s, const char *digest);
+/* Worker: removes blobs/sha256/<hex>; a missing file is success. */
+int store_blob_remove_sync(const struct store *s, const char *digest, struct berr *err);
 int store_layer_remove_sync(const struct store *s, const char *chain_id, struct berr *err);
 
 /* Loop: done(ud, 0, NULL) once every reference change made so far is on

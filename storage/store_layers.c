@@ -166,3 +166,22 @@ int store_layer_remove_sync(const struct store *s, const char *chain_id, struct 
         return berr_errno(err, 500, -r, "remove '%s'", tmp);
     return 0;
 }
+
+bool store_blob_unused(const struct store *s, const char *digest)
+{
+    void *v;
+    for (size_t it = 0; map_next(&s->layers, &it, NULL, &v);) {
+        if (strcmp(((const struct layer *)v)->blob_digest, digest) == 0)
+            return false;
+    }
+    return true;
+}
+
+int store_blob_remove_sync(const struct store *s, const char *digest, struct berr *err)
+{
+    char path[STORE_PATH_MAX];
+    store_blob_path(s, digest, path, sizeof(path));
+    if (unlink(path) < 0 && errno != ENOENT)
+        return berr_errno(err, 500, errno, "remove blob %s", digest);
+    return 0;
+}

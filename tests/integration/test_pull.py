@@ -425,3 +425,20 @@ def test_dockerpy_pull(daemon, registry, busybox_image):
     assert any(l.get("status", "").startswith("Digest: ") for l in lines)
     assert refs(daemon)[f"{registry.host}/library/busybox:py"] == busybox_image.id
     client.close()
+
+
+def test_rmi_removes_unshared_blobs(daemon, registry, busybox_image, layered_image):
+    """Deleting an image frees its compressed layer blobs unless another
+    image's layers still use them."""
+    registry.push_image(busybox_image, "library/busybox", "latest")
+    registry.push_image(layered_image, "test/layered", "v1")
+    daemon.docker("pull", f"{registry.host}/library/busybox:latest")
+    daemon.docker("pull", f"{registry.host}/test/layered:v1")
+    blobs = os.path.join(daemon.data_root, "blobs", "sha256")
+    daemon.docker("rmi", f"{registry.host}/test/layered:v1")
+    shared = busybox_image.layers[0].digest[7:]
+    assert os.path.exists(os.path.join(blobs, shared))  # busybox still uses it
+    for layer in layered_image.layers[1:]:
+        assert not os.path.exists(os.path.join(blobs, layer.digest[7:])), layer.digest
+    daemon.docker("rmi", f"{registry.host}/library/busybox:latest")
+    assert os.listdir(blobs) == []
