@@ -11,11 +11,10 @@
 
 void h_ping(struct srv_req *req)
 {
-    srv_add_header(req, "Cache-Control", "no-cache, no-store, must-revalidate");
-    srv_add_header(req, "Pragma", "no-cache");
-    /* 1 = classic builder: POST /build (API-NOTES 4.9). */
-    srv_add_header(req, "Builder-Version", "1");
-    srv_add_header(req, "Swarm", "inactive");
+    /* Builder-Version 1 = classic builder: POST /build (API-NOTES 4.9). */
+    static const char headers[] = "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+                                  "Pragma: no-cache\r\nBuilder-Version: 1\r\nSwarm: inactive\r\n";
+    srv_add_header_lines(req, headers, sizeof(headers) - 1);
     bool head = req->method == SRV_HEAD;
     srv_reply(req, 200, "text/plain; charset=utf-8", head ? NULL : "OK", head ? 0 : 2);
 }

@@ -79,6 +79,7 @@ struct srv_server {
     const struct srv_router *router;
     void *ctx;
     char *extra_headers;
+    size_t extra_headers_len;
     struct list listeners;
     size_t nlisteners; /* open or closing: counted until their close callback */
     struct list conns;

@@ -87,6 +87,8 @@ bool srv_req_is_unix(const struct srv_req *req);
 
 /* Adds a response header line before the reply starts. */
 int srv_add_header(struct srv_req *req, const char *name, const char *value);
+/* Adds ready-made, trusted "Name: value\r\n" lines (constant headers). */
+int srv_add_header_lines(struct srv_req *req, const char *lines, size_t len);
 
 /* One-shot replies; each ends the request. */
 void srv_reply(struct srv_req *req, int status, const char *ctype, const void *body, size_t len);

@@ -2,7 +2,6 @@
  * locks, builds the engine and the HTTP server, and runs the loop until a
  * signal asks it to stop. */
 #include <errno.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,14 +121,41 @@ static int prepare_dirs(const struct config *c, struct berr *err)
     return 0;
 }
 
+/* A numeric ID, or a name from /etc/group read directly: getgrnam would load
+ * NSS modules (libnss_systemd: ~300 KiB resident for the daemon's life). */
+static bool find_group(const char *name, gid_t *ret)
+{
+    char *end;
+    unsigned long id = strtoul(name, &end, 10);
+    if (*name && !*end) {
+        *ret = (gid_t)id;
+        return true;
+    }
+    FILE *f = fopen("/etc/group", "re");
+    char line[1024];
+    bool found = false;
+    size_t n = strlen(name);
+    while (f && !found && fgets(line, sizeof(line), f)) {
+        char *gid = strchr(line, ':') ? strchr(strchr(line, ':') + 1, ':') : NULL;
+        if (gid && strncmp(line, name, n) == 0 && line[n] == ':') {
+            *ret = (gid_t)strtoul(gid + 1, NULL, 10);
+            found = true;
+        }
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
 /* As dockerd: the default group may be missing (root only), a chosen one may not. */
 static int socket_gid(const struct config *c, gid_t *ret, struct berr *err)
 {
-    struct group *g = getgrnam(c->group);
-    *ret = g ? g->gr_gid : (gid_t)-1;
-    if (!g && config_is_set(c, "group"))
+    bool found = find_group(c->group, ret);
+    if (!found)
+        *ret = (gid_t)-1;
+    if (!found && config_is_set(c, "group"))
         return berr_set(err, 400, EINVAL, "group '%s' not found for the API socket", c->group);
-    if (!g)
+    if (!found)
         log_info("group '%s' not found, the API socket stays root-only", c->group);
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -133,23 +134,62 @@ static bool will_close(const struct srv_conn *c)
            (c->req.upgrade && c->resp != RESP_HIJACK) || !c->msg_complete;
 }
 
+/* Appends n in decimal without printf (this runs for every response). */
+static void append_u64(struct buf *out, uint64_t n)
+{
+    char digits[24];
+    size_t i = sizeof(digits);
+    do {
+        digits[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    buf_append(out, digits + i, sizeof(digits) - i);
+}
+
+static void append_status_line(struct buf *out, int status)
+{
+    char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), ' '};
+    buf_append(out, "HTTP/1.1 ", 9);
+    buf_append(out, code, 4);
+    buf_append_str(out, srv_status_reason(status));
+    buf_append(out, "\r\n", 2);
+}
+
 /* Status line and headers; clen < 0 means chunked. */
 static void build_head(struct srv_conn *c, struct buf *out, int status, const char *ctype,
                        long long clen)
 {
-    buf_printf(out, "HTTP/1.1 %d %s\r\n", status, srv_status_reason(status));
-    buf_append_str(out, c->srv->extra_headers);
+    append_status_line(out, status);
+    buf_append(out, c->srv->extra_headers, c->srv->extra_headers_len);
     buf_append_str(out, srv_date_header(c->srv));
-    if (ctype)
-        buf_printf(out, "Content-Type: %s\r\n", ctype);
-    if (clen < 0)
-        buf_append_str(out, "Transfer-Encoding: chunked\r\n");
-    else if (status != 204 && status != 304)
-        buf_printf(out, "Content-Length: %lld\r\n", clen);
+    if (ctype) {
+        buf_append(out, "Content-Type: ", 14);
+        buf_append_str(out, ctype);
+        buf_append(out, "\r\n", 2);
+    }
+    if (clen < 0) {
+        buf_append(out, "Transfer-Encoding: chunked\r\n", 28);
+    } else if (status != 204 && status != 304) {
+        buf_append(out, "Content-Length: ", 16);
+        append_u64(out, (uint64_t)clen);
+        buf_append(out, "\r\n", 2);
+    }
     if (will_close(c))
-        buf_append_str(out, "Connection: close\r\n");
+        buf_append(out, "Connection: close\r\n", 19);
     buf_append(out, c->out_headers.data, c->out_headers.len);
     buf_append(out, "\r\n", 2);
+}
+
+/* The loop is single-threaded and srv_conn_write copies what it cannot send
+ * at once, so one scratch buffer serves every response without allocating. */
+static struct buf *scratch_buf(void)
+{
+    static struct buf scratch = BUF_INIT;
+    buf_reset(&scratch);
+    if (scratch.cap > 1024 * 1024)
+        buf_done(&scratch); /* don't keep a large body's worth of memory */
+    return &scratch;
 }
 
 /* A reply is legal once, from the handler that owns the request. */
@@ -176,13 +216,12 @@ void srv_reply(struct srv_req *req, int status, const char *ctype, const void *b
     if (!owns_request(req, "reply"))
         return;
     if (can_write(c)) {
-        struct buf out = BUF_INIT;
-        build_head(c, &out, status, len || ctype ? ctype : NULL, (long long)len);
+        struct buf *out = scratch_buf();
+        build_head(c, out, status, len || ctype ? ctype : NULL, (long long)len);
         bool with_body = req->method != SRV_HEAD && status != 204 && status != 304;
         if (with_body)
-            buf_append(&out, body, len);
-        srv_conn_write(c, out.data, out.len);
-        buf_done(&out);
+            buf_append(out, body, len);
+        srv_conn_write(c, out->data, out->len);
     }
     srv_conn_request_end(c);
 }
@@ -339,5 +378,14 @@ int srv_add_header(struct srv_req *req, const char *name, const char *value)
 {
     if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
         return -EINVAL;
-    return buf_printf(&req->conn->out_headers, "%s: %s\r\n", name, value);
+    struct buf *h = &req->conn->out_headers;
+    buf_append_str(h, name);
+    buf_append(h, ": ", 2);
+    buf_append_str(h, value);
+    return buf_append(h, "\r\n", 2);
+}
+
+int srv_add_header_lines(struct srv_req *req, const char *lines, size_t len)
+{
+    return buf_append(&req->conn->out_headers, lines, len);
 }

@@ -46,6 +46,7 @@ struct srv_server *srv_new(uv_loop_t *loop, const struct srv_options *opt)
         free(srv);
         return NULL;
     }
+    srv->extra_headers_len = strlen(srv->extra_headers);
     srv->loop = loop;
     srv->limits = opt->limits;
     srv->router = opt->router;

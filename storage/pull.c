@@ -385,18 +385,39 @@ static void explain_fetch_error(struct pull *p, int result, const struct berr *i
         *out = *in;
 }
 
-static int verify_manifest(struct pull *p, const char *expected, char digest[DIGEST_STR_MAX],
-                           struct berr *err)
+/* Manifests (up to 4 MB) and configs (up to 8 MB) are hashed and parsed on
+ * a worker: the loop only routes the results. */
+struct verify_job {
+    struct job job;
+    struct pull *p;
+    bool config;
+    struct buf body;
+    char expected[REF_TAG_MAX + DIGEST_STR_MAX]; /* digest asked for ("" for a tag) */
+    char header_digest[DIGEST_STR_MAX];
+    char content_type[128];
+    char digest[DIGEST_STR_MAX];
+    struct manifest man;
+    struct image_config cfg;
+};
+
+static int verify_run(struct job *job)
 {
-    sha256_digest(p->body.data ? p->body.data : "", p->body.len, digest);
-    if (expected && expected[0] && strcmp(expected, digest) != 0)
-        return berr_set(err, 500, EBADMSG, "manifest verification failed for digest %s", expected);
-    if (p->header_digest[0] && strcmp(p->header_digest, digest) != 0 &&
-        strncmp(p->header_digest, "sha256:", 7) == 0)
+    struct verify_job *vj = container_of(job, struct verify_job, job);
+    const char *body = vj->body.data ? vj->body.data : "";
+    struct berr *err = &job->err;
+    sha256_digest(body, vj->body.len, vj->digest);
+    const char *what = vj->config ? "image config" : "manifest";
+    if (vj->expected[0] && strcmp(vj->expected, vj->digest) != 0)
+        return berr_set(err, 500, EBADMSG, "%s verification failed for digest %s", what,
+                        vj->expected);
+    if (!vj->config && strncmp(vj->header_digest, "sha256:", 7) == 0 &&
+        strcmp(vj->header_digest, vj->digest) != 0)
         return berr_set(err, 500, EBADMSG,
-                        "manifest digest %s does not match Docker-Content-Digest %s", digest,
-                        p->header_digest);
-    return 0;
+                        "manifest digest %s does not match Docker-Content-Digest %s", vj->digest,
+                        vj->header_digest);
+    if (vj->config)
+        return image_config_parse(body, vj->body.len, &vj->cfg, err);
+    return manifest_parse(body, vj->body.len, vj->content_type, &vj->man, err);
 }
 
 static void got_index(struct pull *p, struct manifest *index)
@@ -415,23 +436,15 @@ static void got_index(struct pull *p, struct manifest *index)
     fetch(p, "manifest", child, true);
 }
 
-static void manifest_arrived(struct pull *p, const char *requested)
+static void manifest_checked(struct pull *p, struct verify_job *vj)
 {
-    char digest[DIGEST_STR_MAX];
-    struct berr err = {0};
-    bool by_digest = strncmp(requested, "sha256:", 7) == 0;
-    struct manifest m;
-    if (verify_manifest(p, by_digest ? requested : NULL, digest, &err) < 0 ||
-        manifest_parse(p->body.data ? p->body.data : "", p->body.len, p->content_type, &m, &err) <
-            0) {
-        pull_fail(p, -EBADMSG, &err);
-        return;
-    }
     if (!p->from_index)
-        snprintf(p->top_digest, sizeof(p->top_digest), "%s", digest);
-    buf_reset(&p->body);
+        snprintf(p->top_digest, sizeof(p->top_digest), "%s", vj->digest);
+    struct manifest m = vj->man;
+    memset(&vj->man, 0, sizeof(vj->man));
     if (m.kind == MANIFEST_INDEX) {
         if (p->from_index) {
+            struct berr err = {0};
             manifest_done(&m);
             berr_set(&err, 500, EBADMSG, "nested manifest lists are not supported");
             pull_fail(p, -EBADMSG, &err);
@@ -463,26 +476,60 @@ static int check_platform(struct pull *p, struct berr *err)
     return 0;
 }
 
-static void config_arrived(struct pull *p)
+static void config_checked(struct pull *p, struct verify_job *vj)
 {
     struct berr err = {0};
-    char digest[DIGEST_STR_MAX];
-    sha256_digest(p->body.data ? p->body.data : "", p->body.len, digest);
-    if (strcmp(digest, p->man.config.digest) != 0) {
-        berr_set(&err, 500, EBADMSG, "image config verification failed for digest %s",
-                 p->man.config.digest);
-        pull_fail(p, -EBADMSG, &err);
+    p->cfg = vj->cfg;
+    memset(&vj->cfg, 0, sizeof(vj->cfg));
+    if (check_platform(p, &err) < 0) {
+        pull_fail(p, -ENOENT, &err);
         return;
     }
-    if (image_config_parse(p->body.data, p->body.len, &p->cfg, &err) < 0 ||
-        check_platform(p, &err) < 0) {
-        pull_fail(p, -EBADMSG, &err);
-        return;
-    }
-    snprintf(p->image_id, sizeof(p->image_id), "%s", digest);
-    p->config_len = p->body.len;
-    p->config = buf_steal(&p->body);
+    snprintf(p->image_id, sizeof(p->image_id), "%s", vj->digest);
+    p->config_len = vj->body.len;
+    p->config = buf_steal(&vj->body);
     start_layers(p);
+}
+
+static void verify_done(struct job *job)
+{
+    struct verify_job *vj = container_of(job, struct verify_job, job);
+    struct pull *p = vj->p;
+    bool live = !p->finished && !job->cancelled;
+    if (live && job->result < 0)
+        pull_fail(p, -EBADMSG, &job->err);
+    else if (live && vj->config)
+        config_checked(p, vj);
+    else if (live)
+        manifest_checked(p, vj);
+    manifest_done(&vj->man);
+    image_config_done(&vj->cfg);
+    buf_done(&vj->body);
+    free(vj);
+    pull_unref(p);
+}
+
+static void verify_body(struct pull *p, bool config)
+{
+    struct verify_job *vj = calloc(1, sizeof(*vj));
+    if (!vj) {
+        struct berr e = {0};
+        berr_set(&e, 500, ENOMEM, "out of memory");
+        pull_fail(p, -ENOMEM, &e);
+        return;
+    }
+    vj->p = p;
+    vj->config = config;
+    vj->body = p->body;
+    p->body = (struct buf)BUF_INIT;
+    const char *expected = config ? p->man.config.digest : p->requested;
+    if (strncmp(expected, "sha256:", 7) == 0)
+        snprintf(vj->expected, sizeof(vj->expected), "%s", expected);
+    snprintf(vj->header_digest, sizeof(vj->header_digest), "%s", p->header_digest);
+    snprintf(vj->content_type, sizeof(vj->content_type), "%s", p->content_type);
+    job_init(&vj->job, verify_run, verify_done);
+    pull_ref(p);
+    job_queue(p->ctx->loop, &vj->job);
 }
 
 static void body_done(struct reg_req *q, int result, const struct berr *err, void *ud)
@@ -498,10 +545,8 @@ static void body_done(struct reg_req *q, int result, const struct berr *err, voi
         struct berr e = {0};
         explain_fetch_error(p, result, err, &e);
         pull_fail(p, result, &e);
-    } else if (p->man.kind == MANIFEST_IMAGE && p->man.config.digest[0]) {
-        config_arrived(p);
     } else {
-        manifest_arrived(p, p->requested);
+        verify_body(p, p->man.kind == MANIFEST_IMAGE && p->man.config.digest[0]);
     }
     pull_unref(p);
 }
