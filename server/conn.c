@@ -289,6 +289,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     struct srv_conn *c = s->data;
     if (n == 0)
         return;
+    srv_server_note_io(c->srv);
     if (n < 0) {
         if (n == UV_EOF)
             on_eof(c);

@@ -86,6 +86,9 @@ struct srv_server {
     size_t nconns;
     struct list resume_queue;
     uv_idle_t resume_idle;
+    uv_idle_t spin_idle; /* keeps epoll non-blocking shortly after I/O */
+    uint64_t last_io_ns;
+    bool spinning;
     bool shutting_down;
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
@@ -125,6 +128,8 @@ int srv_parse_request_target(struct srv_conn *c, size_t *ret_path_off);
 void srv_server_conn_gone(struct srv_server *srv, struct srv_conn *c);
 void srv_check_shutdown_done(struct srv_server *srv);
 void srv_server_wake_resume(struct srv_server *srv);
+/* Called on every read: spin briefly instead of sleeping (see server.c). */
+void srv_server_note_io(struct srv_server *srv);
 const char *srv_date_header(struct srv_server *srv);
 
 #endif
