@@ -10,6 +10,7 @@
 #include "common/events.h"
 #include "common/hostinfo.h"
 #include "common/httpc.h"
+#include "runtime/rt.h"
 #include "storage/pull.h"
 #include "storage/store.h"
 
@@ -23,6 +24,7 @@ struct engine {
     struct store *store;
     struct httpc_pool *http;
     struct pull_ctx pulls;
+    struct rt rt;
     struct host_static host;
     char id[40]; /* engine ID, persisted in <data-root>/engine-id */
     int64_t started_ns;

@@ -3,6 +3,7 @@
 #include "auth.h"
 #include "berth_version.h"
 #include "common/macros.h"
+#include "containers.h"
 #include "events.h"
 #include "images.h"
 #include "system.h"
@@ -27,6 +28,18 @@ static const struct srv_route routes[] = {
     {SRV_POST,   "/images/{name*}/tag",     h_images_tag,     0},
     {SRV_DELETE, "/images/{name*}",         h_images_delete,  0},
     {SRV_POST, "/auth",          h_auth,          0},
+    {SRV_POST,   "/containers/create",         h_containers_create,  0},
+    {SRV_GET,    "/containers/json",           h_containers_list,    0},
+    {SRV_GET,    "/containers/{name}/json",    h_containers_inspect, 0},
+    {SRV_POST,   "/containers/{name}/start",   h_containers_start,   0},
+    {SRV_POST,   "/containers/{name}/stop",    h_containers_stop,    0},
+    {SRV_POST,   "/containers/{name}/restart", h_containers_restart, 0},
+    {SRV_POST,   "/containers/{name}/kill",    h_containers_kill,    0},
+    {SRV_POST,   "/containers/{name}/wait",    h_containers_wait,    0},
+    {SRV_POST,   "/containers/{name}/rename",  h_containers_rename,  0},
+    {SRV_POST,   "/containers/{name}/attach",  h_containers_attach,  0},
+    {SRV_GET,    "/containers/{name}/logs",    h_containers_logs,    0},
+    {SRV_DELETE, "/containers/{name}",         h_containers_delete,  0},
 };
 /* clang-format on */
 

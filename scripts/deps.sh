@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libuv1-dev libcjson-dev libmbedtls-dev libzstd-dev libacl1-dev
-            libarchive-dev node-llhttp)
+            libseccomp-dev libarchive-dev node-llhttp)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-docker python3-yaml nghttp2-client
            curl clang libclang-rt-14-dev clang-format util-linux
            docker-registry apache2-utils busybox-static python3-jwt python3-cryptography

@@ -85,6 +85,14 @@ static void shutdown_done(void *arg)
     log_info("daemon shutdown complete");
 }
 
+/* Containers first (their exits still reach /events and wait streams), then
+ * the API. */
+static void containers_stopped(void *arg)
+{
+    struct daemon *d = arg;
+    srv_shutdown(d->e.srv, shutdown_done, d);
+}
+
 static void signal_cb(uv_signal_t *h, int signum)
 {
     struct daemon *d = h->data;
@@ -99,7 +107,7 @@ static void signal_cb(uv_signal_t *h, int signum)
     if (d->stop_requests == 1) {
         log_info("processing signal '%s', shutting down", strsignal(signum));
         pull_cancel_all(&d->e.pulls);
-        srv_shutdown(d->e.srv, shutdown_done, d);
+        rt_shutdown(&d->e.rt, containers_stopped, d);
     }
 }
 
@@ -195,6 +203,16 @@ static int open_store(struct engine *e, struct berr *err)
     return 0;
 }
 
+static int open_containers(struct engine *e, struct berr *err)
+{
+    struct strv warnings = {0};
+    int r = rt_init(&e->rt, e->loop, e->store, e->events, e->cfg.data_root, &warnings, err);
+    for (size_t i = 0; i < warnings.n; i++)
+        log_warn("%s", warnings.v[i]);
+    strv_done(&warnings);
+    return r;
+}
+
 static int start_engine(struct daemon *d, struct berr *err)
 {
     struct engine *e = &d->e;
@@ -212,6 +230,8 @@ static int start_engine(struct daemon *d, struct berr *err)
         return -1;
     job_pool_configure((unsigned)(e->host.ncpu * 2 > 4 ? e->host.ncpu * 2 : 4));
     e->events = evbus_new(EVENT_HISTORY);
+    if (e->events && open_containers(e, err) < 0)
+        return -1;
     struct srv_options opt = {
         .limits = limits_from(&e->cfg),
         .router = routes_router(),
@@ -251,6 +271,7 @@ static void stop_engine(struct daemon *d)
             log_error("event loop closed with live handles: %s", uv_strerror(r));
     }
     srv_free(e->srv);
+    rt_done(&e->rt);
     evbus_free(e->events);
     map_done(&e->pulls.active);
     store_close(e->store);

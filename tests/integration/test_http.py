@@ -47,7 +47,7 @@ def test_version_bounds_400(daemon):
 
 
 def test_unknown_route_and_method_404(daemon):
-    for method, path in [("GET", "/nope"), ("GET", "/v1.47/containers/json"),
+    for method, path in [("GET", "/nope"), ("GET", "/v1.47/networks"),
                          ("POST", "/version"), ("DELETE", "/_ping"), ("HEAD", "/version"),
                          ("GET", "/version/"), ("GET", "/v9.99/nope")]:
         r = httpraw.get(daemon.sock, path, method=method)

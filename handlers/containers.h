@@ -1,0 +1,52 @@
+/* Container endpoints: create, inspect, list, start, stop, kill, restart,
+ * wait, remove, rename, prune, logs, attach, top, update. */
+#ifndef BERTH_HANDLERS_CONTAINERS_H
+#define BERTH_HANDLERS_CONTAINERS_H
+
+#include <cjson/cJSON.h>
+
+#include "engine.h"
+#include "runtime/container.h"
+#include "runtime/rt.h"
+#include "server/http.h"
+
+/* A request that waits on the runtime and answers later. */
+struct ctr_req_ctx {
+    char id[CTR_ID_LEN + 1];
+};
+
+/* The container named by the first path parameter; replies 404 itself and
+ * returns NULL when absent. */
+struct container *ctr_from_req(struct srv_req *req);
+
+/* False (503 sent) when the engine has no container runtime (fuzzing). */
+bool ctr_ready(struct srv_req *req);
+
+/* on_abort for requests whose runtime operation must still run to the end
+ * (create, start, stop): the reply is simply dropped. */
+void ctr_req_abort_ignore(struct srv_req *req);
+
+void h_containers_create(struct srv_req *req);
+
+/* containers_json.c */
+void h_containers_inspect(struct srv_req *req);
+void h_containers_list(struct srv_req *req);
+cJSON *ctr_inspect_json(struct engine *e, const struct container *c);
+
+/* containers_lifecycle.c */
+void h_containers_start(struct srv_req *req);
+void h_containers_stop(struct srv_req *req);
+void h_containers_restart(struct srv_req *req);
+void h_containers_kill(struct srv_req *req);
+void h_containers_wait(struct srv_req *req);
+void h_containers_delete(struct srv_req *req);
+void h_containers_rename(struct srv_req *req);
+void h_containers_prune(struct srv_req *req);
+
+/* containers_logs.c */
+void h_containers_logs(struct srv_req *req);
+
+/* containers_attach.c */
+void h_containers_attach(struct srv_req *req);
+
+#endif

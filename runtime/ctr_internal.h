@@ -1,0 +1,110 @@
+/* Shared by the runtime's container files (ctr_start, ctr_plan, ctr_proc,
+ * ctr_ops); not for handlers. */
+#ifndef BERTH_RUNTIME_CTR_INTERNAL_H
+#define BERTH_RUNTIME_CTR_INTERNAL_H
+
+#include <uv.h>
+
+#include "cgroup.h"
+#include "common/config.h"
+#include "common/job.h"
+#include "ctr_rootfs.h"
+#include "logfile.h"
+#include "rt.h"
+#include "spawn_plan.h"
+
+/* A spawn plan and the memory its pointers refer to. */
+struct start_plan {
+    struct spawn_plan plan;
+    struct strv strings; /* every string the plan points to */
+    const char **argv, **env, **group_add;
+    struct spawn_mount *mounts;
+    struct spawn_rlimit *rlimits;
+    struct spawn_bind *binds;
+    struct spawn_nsjoin *joins;
+};
+
+struct start_job {
+    struct job job;
+    struct rt *rt;
+    struct container *c;
+    rt_done_fn done;
+    void *ud;
+    struct start_plan sp;
+    struct ctr_rootfs fs;
+    struct cgroup cg;
+    bool cg_v2;
+    struct cg_limits limits;
+    bool want_seccomp, open_stdin;
+    char *seccomp_json; /* custom profile, or NULL for the default */
+    /* results */
+    pid_t pid;
+    int pidfd;
+    int parent_fds[3]; /* stdin write end, stdout and stderr read ends */
+};
+
+/* ctr_plan.c (loop): fills sj from the container; 400/409 for modes that
+ * name containers that are not running. */
+int start_plan_build(struct rt *rt, struct container *c, struct start_job *sj, struct berr *err);
+void start_plan_done(struct start_plan *sp);
+/* Converts the parsed resources into cgroup limits (pointers borrowed). */
+void ctr_limits_from(const struct ctr_hostcfg *hc, struct cg_limits *ret);
+
+/* The live side of a running container (loop thread). */
+struct ctr_runtime {
+    struct rt *rt;
+    struct container *c;
+    pid_t pid;
+    int pidfd;
+    uv_poll_t poll;
+    uv_pipe_t out[2]; /* stdout, stderr */
+    bool out_open[2], out_eof[2];
+    int stdin_fd;
+    uv_pipe_t in;
+    bool in_open;
+    struct logw *log;
+    struct cgroup cg;
+    bool exited, log_closing, log_closed, cleanup_started, finishing;
+    int exit_code;
+    int open_handles;
+    uv_timer_t stop_timer;
+    bool stop_timer_on;
+    bool stop_requested;
+    struct list stop_waiters; /* struct ctr_stop_waiter */
+};
+
+struct ctr_stop_waiter {
+    struct list link;
+    rt_done_fn done;
+    void *ud;
+};
+
+/* ctr_proc.c: close callback of every handle in struct ctr_runtime (the
+ * last one frees it once the container has finished). */
+void ctr_handle_closed(uv_handle_t *h);
+/* ctr_proc.c: takes the process from a finished start job. */
+void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj);
+/* Sends sig through the pidfd. */
+int ctr_proc_signal(struct container *c, int sig);
+
+/* ctr_attach.c */
+void ctr_attach_output(struct container *c, int stream, const char *data, size_t len);
+void ctr_attach_end_all(struct container *c);
+/* Opens the stdin pipe on the loop and flushes what attach buffered. */
+void ctr_stdin_open(struct ctr_runtime *r);
+void ctr_stdin_shut(struct ctr_runtime *r);
+
+/* ctr_ops.c */
+void ctr_waiters_fire(struct container *c, bool removed);
+/* After the process is gone and cleaned up: die event, waiters, then
+ * auto-remove or the restart policy. */
+void ctr_after_exit(struct rt *rt, struct container *c);
+/* Then: the stop event and `docker stop` callers. */
+void ctr_stopped(struct ctr_runtime *r);
+/* ctr_restart.c: applies the restart policy to an exited container. */
+void ctr_restart_maybe(struct rt *rt, struct container *c);
+void ctr_restart_cancel(struct container *c);
+/* Docker's backoff: next delay from the previous one and the run time. */
+int64_t ctr_restart_next_delay(int64_t prev_ms, int64_t ran_ns);
+
+#endif

@@ -1,0 +1,325 @@
+/* Building a start job from a container (loop thread): the spawn plan
+ * (namespaces, mounts, identity, environment), the cgroup and its limits,
+ * the root filesystem's layers, and the security choices. Everything is
+ * copied: the worker never reads the container. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "caps.h"
+#include "common/jsonutil.h"
+#include "ctr_config.h"
+#include "ctr_internal.h"
+#include "secopt.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *keep(struct start_plan *sp, const char *s)
+{
+    if (!s || strv_push(&sp->strings, s) < 0)
+        return NULL;
+    return sp->strings.v[sp->strings.n - 1];
+}
+
+static const char **keep_list(struct start_plan *sp, const struct strv *l)
+{
+    const char **v = calloc(l->n + 1, sizeof(*v));
+    for (size_t i = 0; v && i < l->n; i++)
+        if (!(v[i] = keep(sp, l->v[i])))
+            return free(v), NULL;
+    return v;
+}
+
+void start_plan_done(struct start_plan *sp)
+{
+    strv_done(&sp->strings);
+    free(sp->argv);
+    free(sp->env);
+    free(sp->group_add);
+    free(sp->mounts);
+    free(sp->rlimits);
+    free(sp->binds);
+    free(sp->joins);
+}
+
+/* Docker's environment: PATH, HOSTNAME (and TERM with a tty), then the
+ * container's Env replacing or adding. */
+static int build_env(const struct container *c, struct strv *env)
+{
+    struct strv user = {0};
+    struct berr err = {0};
+    char host[300];
+    const char *h = json_get_str(c->config, "Hostname");
+    snprintf(host, sizeof(host), "HOSTNAME=%s", h ? h : "");
+    int r = strv_push(env, DEFAULT_PATH) | strv_push(env, host);
+    if (json_get_bool(c->config, "Tty"))
+        r |= strv_push(env, "TERM=xterm");
+    r |= json_get_strv(c->config, "Env", &user, &err);
+    for (size_t i = 0; r == 0 && i < user.n; i++) {
+        size_t k = strcspn(user.v[i], "=");
+        size_t j = 0;
+        while (j < env->n && (strncmp(env->v[j], user.v[i], k) || env->v[j][k] != '='))
+            j++;
+        if (j < env->n) {
+            free(env->v[j]);
+            r = (env->v[j] = strdup(user.v[i])) ? 0 : -ENOMEM;
+        } else {
+            r = strv_push(env, user.v[i]);
+        }
+    }
+    strv_done(&user);
+    return r ? -ENOMEM : 0;
+}
+
+static uint64_t propagation_flags(const char *p)
+{
+    if (!p || !*p || !strcmp(p, "rprivate"))
+        return MS_PRIVATE | MS_REC;
+    if (!strcmp(p, "private"))
+        return MS_PRIVATE;
+    if (!strcmp(p, "rshared"))
+        return MS_SHARED | MS_REC;
+    if (!strcmp(p, "shared"))
+        return MS_SHARED;
+    if (!strcmp(p, "rslave"))
+        return MS_SLAVE | MS_REC;
+    return MS_SLAVE;
+}
+
+static int plan_mount(struct rt *rt, struct start_plan *sp, const struct ctr_mount *m,
+                      struct spawn_mount *out)
+{
+    char vol[4096];
+    out->target = keep(sp, m->target);
+    if (m->type == MNT_TMPFS) {
+        out->source = "tmpfs";
+        out->fstype = "tmpfs";
+        out->data = m->tmpfs_options ? keep(sp, m->tmpfs_options) : NULL;
+        out->flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (m->readonly ? MS_RDONLY : 0);
+        return out->target ? 0 : -ENOMEM;
+    }
+    if (m->type == MNT_VOLUME)
+        snprintf(vol, sizeof(vol), "%s/volumes/%s/_data", rt->data_root, m->source);
+    out->source = keep(sp, m->type == MNT_VOLUME ? vol : m->source);
+    out->fstype = "bind";
+    out->flags = MS_REC | (m->readonly ? MS_RDONLY : 0);
+    out->propagation = propagation_flags(m->propagation);
+    return out->source && out->target ? 0 : -ENOMEM;
+}
+
+static int plan_mounts(struct rt *rt, struct container *c, struct start_plan *sp)
+{
+    sp->mounts = calloc(c->hc.nmounts + 1, sizeof(*sp->mounts));
+    if (!sp->mounts)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->hc.nmounts; i++)
+        if (plan_mount(rt, sp, &c->hc.mounts[i], &sp->mounts[i]) < 0)
+            return -ENOMEM;
+    sp->plan.mounts = sp->mounts;
+    sp->plan.n_mounts = c->hc.nmounts;
+    return 0;
+}
+
+static int plan_rlimits(const struct container *c, struct start_plan *sp)
+{
+    sp->rlimits = calloc(c->hc.nulimits + 1, sizeof(*sp->rlimits));
+    if (!sp->rlimits)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->hc.nulimits; i++)
+        sp->rlimits[i] =
+            (struct spawn_rlimit){(uint32_t)c->hc.ulimits[i].resource,
+                                  (uint64_t)c->hc.ulimits[i].soft, (uint64_t)c->hc.ulimits[i].hard};
+    sp->plan.rlimits = sp->rlimits;
+    sp->plan.n_rlimits = c->hc.nulimits;
+    return 0;
+}
+
+static int plan_files(const struct container *c, struct start_plan *sp)
+{
+    char p[4200];
+    snprintf(p, sizeof(p), "%s/hosts", c->dir);
+    sp->plan.hosts_path = keep(sp, p);
+    snprintf(p, sizeof(p), "%s/hostname", c->dir);
+    sp->plan.hostname_path = keep(sp, p);
+    snprintf(p, sizeof(p), "%s/resolv.conf", c->dir);
+    sp->plan.resolv_path = keep(sp, p);
+    return sp->plan.hosts_path && sp->plan.hostname_path && sp->plan.resolv_path ? 0 : -ENOMEM;
+}
+
+static int plan_identity(const struct container *c, struct start_plan *sp)
+{
+    const char *h = json_get_str(c->config, "Hostname");
+    const char *d = json_get_str(c->config, "Domainname");
+    const char *u = json_get_str(c->config, "User");
+    const char *w = json_get_str(c->config, "WorkingDir");
+    sp->plan.hostname = keep(sp, h ? h : "");
+    sp->plan.domainname = keep(sp, d ? d : "");
+    sp->plan.user = keep(sp, u ? u : "");
+    sp->plan.cwd = w && *w ? keep(sp, w) : NULL;
+    sp->group_add = keep_list(sp, &c->hc.group_add);
+    sp->plan.group_add = sp->group_add;
+    if (!sp->plan.hostname || !sp->plan.domainname || !sp->plan.user || !sp->group_add)
+        return -ENOMEM;
+    return 0;
+}
+
+static int plan_process(const struct container *c, struct start_plan *sp, struct berr *err)
+{
+    struct strv argv = {0}, env = {0};
+    int r = ctr_config_argv(c->config, &argv, err);
+    if (r == 0 && build_env(c, &env) < 0)
+        r = berr_set(err, 500, ENOMEM, "out of memory");
+    if (r == 0 && (!(sp->argv = keep_list(sp, &argv)) || !(sp->env = keep_list(sp, &env))))
+        r = berr_set(err, 500, ENOMEM, "out of memory");
+    strv_done(&argv);
+    strv_done(&env);
+    if (r < 0)
+        return r;
+    sp->plan.argv = sp->argv;
+    sp->plan.env = sp->env;
+    sp->plan.init = c->hc.init;
+    sp->plan.tty = json_get_bool(c->config, "Tty");
+    sp->plan.oom_score_adj = c->hc.oom_score_adj;
+    sp->plan.set_oom_score_adj = c->hc.oom_score_adj != 0;
+    return 0;
+}
+
+/* Modes "container:<name>" join that container's namespace. */
+static int join_target(struct rt *rt, const char *mode, const char *ns, uint32_t type,
+                       struct start_plan *sp, struct berr *err)
+{
+    struct container *o = ctr_lookup(&rt->ctrs, mode + 10, err);
+    if (!o)
+        return -ENOENT;
+    if (o->st.status != CTR_RUNNING || !o->rt)
+        return berr_set(err, 409, EINVAL, "cannot join namespace of a non running container %s",
+                        o->id);
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)o->st.pid, ns);
+    sp->joins[sp->plan.n_ns_join++] = (struct spawn_nsjoin){type, keep(sp, p)};
+    return 0;
+}
+
+static int plan_namespaces(struct rt *rt, const struct container *c, struct start_plan *sp,
+                           struct berr *err)
+{
+    const struct ctr_hostcfg *hc = &c->hc;
+    uint64_t f = CLONE_NEWNS;
+    sp->joins = calloc(4, sizeof(*sp->joins));
+    sp->plan.ns_join = sp->joins;
+    if (!sp->joins)
+        return berr_set(err, 500, ENOMEM, "out of memory");
+    f |= strcmp(hc->pid_mode, "host") ? CLONE_NEWPID : 0;
+    f |= strcmp(hc->uts_mode, "host") ? CLONE_NEWUTS : 0;
+    f |= strcmp(hc->network_mode, "host") && strncmp(hc->network_mode, "container:", 10)
+             ? CLONE_NEWNET
+             : 0;
+    f |= strcmp(hc->ipc_mode, "host") && strncmp(hc->ipc_mode, "container:", 10) ? CLONE_NEWIPC : 0;
+    /* Docker's default cgroup namespace: private on v2, the host's on v1 */
+    if (!strcmp(hc->cgroupns_mode, "private") || (!*hc->cgroupns_mode && rt->cg.version == 2))
+        f |= CLONE_NEWCGROUP;
+    sp->plan.clone_flags = f;
+    if (!strncmp(hc->network_mode, "container:", 10) &&
+        join_target(rt, hc->network_mode, "net", CLONE_NEWNET, sp, err) < 0)
+        return -EINVAL;
+    if (!strncmp(hc->ipc_mode, "container:", 10) &&
+        join_target(rt, hc->ipc_mode, "ipc", CLONE_NEWIPC, sp, err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static const char *const v1_names[CG_NCTRL] = {
+    [CG_CPU] = "cpu",       [CG_CPUACCT] = "cpuacct", [CG_CPUSET] = "cpuset",
+    [CG_MEMORY] = "memory", [CG_DEVICES] = "devices", [CG_FREEZER] = "freezer",
+    [CG_BLKIO] = "blkio",   [CG_PIDS] = "pids",
+};
+
+/* v1: the container sees its own cgroup dirs (read-only) at the usual
+ * places, so `cat /sys/fs/cgroup/memory/memory.limit_in_bytes` shows its
+ * limit as under Docker. */
+static int plan_cgroup_binds(struct start_job *sj)
+{
+    struct start_plan *sp = &sj->sp;
+    sp->plan.cgroup2 = sj->cg_v2;
+    if (sj->cg_v2)
+        return 0;
+    sp->binds = calloc(CG_NCTRL, sizeof(*sp->binds));
+    if (!sp->binds)
+        return -ENOMEM;
+    for (int i = 0; i < CG_NCTRL; i++) {
+        if (!*sj->cg.dir[i])
+            continue;
+        char inside[64];
+        snprintf(inside, sizeof(inside), "/sys/fs/cgroup/%s", v1_names[i]);
+        sp->binds[sp->plan.n_cgroup_binds++] =
+            (struct spawn_bind){keep(sp, sj->cg.dir[i]), keep(sp, inside)};
+    }
+    sp->plan.cgroup_binds = sp->binds;
+    return 0;
+}
+
+static int plan_security(struct rt *rt, const struct container *c, struct start_job *sj,
+                         struct berr *err)
+{
+    const struct ctr_hostcfg *hc = &c->hc;
+    struct secopt so;
+    if (caps_compute((const char *const *)hc->cap_add.v, hc->cap_add.n,
+                     (const char *const *)hc->cap_drop.v, hc->cap_drop.n, hc->privileged,
+                     rt->cap_bounding, &sj->sp.plan.caps, err) < 0 ||
+        secopt_parse((const char *const *)hc->security_opt.v, hc->security_opt.n, &so, err) < 0)
+        return -EINVAL;
+    sj->sp.plan.no_new_privs = so.no_new_privs;
+    sj->want_seccomp = secopt_wants_seccomp(&so, hc->privileged);
+    if (so.seccomp == SECOPT_SECCOMP_CUSTOM)
+        sj->seccomp_json = so.seccomp_profile, so.seccomp_profile = NULL;
+    secopt_done(&so);
+    sj->sp.plan.privileged = hc->privileged;
+    sj->sp.plan.readonly_rootfs = hc->readonly_rootfs;
+    sj->sp.plan.shm_size = (uint64_t)hc->shm_size;
+    if (!hc->privileged) {
+        sj->sp.plan.masked_paths = spawn_default_masked_paths;
+        sj->sp.plan.readonly_paths = spawn_default_readonly_paths;
+    }
+    return 0;
+}
+
+static int plan_rootfs(struct rt *rt, const struct container *c, struct start_job *sj,
+                       struct berr *err)
+{
+    struct image *img = store_image_by_id(rt->store, c->image_id);
+    if (!img)
+        return berr_set(err, 404, ENOENT, "No such image: %s", c->image_id);
+    sj->fs.dir = c->dir;
+    sj->fs.vfs = rt->store->driver == STORE_VFS;
+    sj->fs.layers = calloc(img->nchain + 1, sizeof(char *));
+    if (!sj->fs.layers)
+        return berr_set(err, 500, ENOMEM, "out of memory");
+    for (size_t i = 0; i < img->nchain; i++) {
+        char p[4096];
+        store_layer_diff_dir(rt->store, img->chain[i], p, sizeof(p));
+        if (!(sj->fs.layers[sj->fs.nlayers++] = strdup(p)))
+            return berr_set(err, 500, ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int start_plan_build(struct rt *rt, struct container *c, struct start_job *sj, struct berr *err)
+{
+    spawn_plan_init(&sj->sp.plan);
+    sj->cg_v2 = rt->cg.version == 2;
+    sj->open_stdin = json_get_bool(c->config, "OpenStdin");
+    if (plan_rootfs(rt, c, sj, err) < 0 || plan_process(c, &sj->sp, err) < 0 ||
+        plan_namespaces(rt, c, &sj->sp, err) < 0 || plan_security(rt, c, sj, err) < 0)
+        return -EINVAL;
+    if (cgroup_init(&sj->cg, &rt->cg, c->hc.cgroup_parent, c->id, err) < 0)
+        return -EINVAL;
+    ctr_limits_from(&c->hc, &sj->limits);
+    if (plan_identity(c, &sj->sp) < 0 || plan_files(c, &sj->sp) < 0 ||
+        plan_mounts(rt, c, &sj->sp) < 0 || plan_rlimits(c, &sj->sp) < 0 ||
+        plan_cgroup_binds(sj) < 0)
+        return berr_set(err, 500, ENOMEM, "out of memory");
+    return 0;
+}

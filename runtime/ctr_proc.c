@@ -1,0 +1,301 @@
+/* A running container's process on the loop: its pidfd (exit), its stdout
+ * and stderr pipes (into the json-file log, throttled by the log's bounded
+ * buffer), and the end of it all: once the process has exited and its output
+ * is drained and written, a worker removes the cgroup and unmounts the root,
+ * then the container is marked exited (ctr_ops.c takes over from there). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/jsonutil.h"
+#include "common/log.h"
+#include "common/macros.h"
+#include "common/timeutil.h"
+#include "ctr_internal.h"
+
+/* Output still open this long after the process exited (a daemonised child
+ * in a shared pid namespace holds it) is cut off. */
+#define DRAIN_GRACE_MS 2000
+#define READ_CHUNK     (64 * 1024)
+
+struct cleanup_job {
+    struct job job;
+    struct ctr_runtime *r;
+    char *dir;
+    uint64_t ooms;
+};
+
+static void maybe_finish(struct ctr_runtime *r);
+
+void ctr_handle_closed(uv_handle_t *h)
+{
+    struct ctr_runtime *r = h->data;
+    if (--r->open_handles == 0 && r->finishing) {
+        struct container *c = r->c;
+        free(r);
+        ctr_unref(c);
+    }
+}
+
+static void close_handle(struct ctr_runtime *r, uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, ctr_handle_closed);
+    (void)r;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *b)
+{
+    (void)h;
+    (void)size;
+    static char buf[READ_CHUNK]; /* the loop is single-threaded; data is consumed at once */
+    *b = uv_buf_init(buf, sizeof(buf));
+}
+
+static void log_drained(struct logw *w, void *ud)
+{
+    struct ctr_runtime *r = ud;
+    (void)w;
+    for (int i = 0; i < 2; i++)
+        if (r->out_open[i] && !r->out_eof[i])
+            uv_read_start((uv_stream_t *)&r->out[i], alloc_cb, NULL);
+}
+
+static void pipe_eof(struct ctr_runtime *r, int i)
+{
+    r->out_eof[i] = true;
+    if (r->log)
+        logw_flush_partial(r->log, i + 1, time_now_ns());
+    if (r->out_open[i]) {
+        r->out_open[i] = false;
+        close_handle(r, (uv_handle_t *)&r->out[i]);
+    }
+    maybe_finish(r);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct ctr_runtime *r = s->data;
+    int i = s == (uv_stream_t *)&r->out[0] ? 0 : 1;
+    if (n < 0) {
+        pipe_eof(r, i);
+        return;
+    }
+    if (n == 0)
+        return;
+    ctr_attach_output(r->c, i + 1, b->base, (size_t)n);
+    if (r->log && logw_write(r->log, i + 1, b->base, (size_t)n, time_now_ns()) == LOGW_FULL)
+        for (int j = 0; j < 2; j++)
+            if (r->out_open[j])
+                uv_read_stop((uv_stream_t *)&r->out[j]);
+}
+
+static int exit_code_of(const siginfo_t *si)
+{
+    if (si->si_code == CLD_EXITED)
+        return si->si_status;
+    return 128 + si->si_status;
+}
+
+static void drain_timeout(uv_timer_t *t)
+{
+    struct ctr_runtime *r = t->data;
+    for (int i = 0; i < 2; i++)
+        if (!r->out_eof[i])
+            pipe_eof(r, i);
+}
+
+static void poll_cb(uv_poll_t *p, int status, int events)
+{
+    struct ctr_runtime *r = p->data;
+    siginfo_t si = {0};
+    (void)status;
+    (void)events;
+    if (waitid((idtype_t)P_PIDFD, (id_t)r->pidfd, &si, WEXITED | WNOHANG) < 0 && errno != ECHILD)
+        return;
+    if (si.si_pid == 0 && errno != ECHILD)
+        return;
+    r->exited = true;
+    r->exit_code = si.si_pid ? exit_code_of(&si) : 137;
+    close_handle(r, (uv_handle_t *)&r->poll);
+    if (!r->out_eof[0] || !r->out_eof[1])
+        uv_timer_start(&r->stop_timer, drain_timeout, DRAIN_GRACE_MS, 0);
+    maybe_finish(r);
+}
+
+static int cleanup_run(struct job *job)
+{
+    struct cleanup_job *cj = container_of(job, struct cleanup_job, job);
+    struct berr err = {0};
+    cgroup_oom_kill_count(&cj->r->cg, &cj->ooms, &err);
+    cgroup_kill_all(&cj->r->cg, &err);
+    if (cgroup_remove(&cj->r->cg, &err) < 0)
+        log_warn("container %.12s: %s", cj->r->c->id, err.msg);
+    ctr_rootfs_unmount_sync(cj->dir);
+    return 0;
+}
+
+static void cleanup_done(struct job *job)
+{
+    struct cleanup_job *cj = container_of(job, struct cleanup_job, job);
+    struct ctr_runtime *r = cj->r;
+    struct container *c = r->c;
+    c->st.oom_killed = cj->ooms > 0;
+    if (c->st.oom_killed)
+        rt_event(r->rt, c, "oom", NULL);
+    c->st.status = CTR_EXITED;
+    c->st.exit_code = r->exit_code;
+    c->st.finished_ns = time_now_ns();
+    c->st.pid = 0;
+    c->rt = NULL;
+    r->rt->nrunning--;
+    r->finishing = true;
+    close_handle(r, (uv_handle_t *)&r->stop_timer);
+    ctr_attach_end_all(c);
+    ctr_after_exit(r->rt, c);
+    ctr_stopped(r); /* r is freed by the last handle close */
+    free(cj->dir);
+    free(cj);
+}
+
+static void log_closed(void *ud, int status)
+{
+    struct ctr_runtime *r = ud;
+    (void)status;
+    r->log = NULL;
+    r->log_closed = true;
+    maybe_finish(r);
+}
+
+static void maybe_finish(struct ctr_runtime *r)
+{
+    if (!r->exited || !r->out_eof[0] || !r->out_eof[1] || r->finishing)
+        return;
+    if (!r->log_closed) {
+        if (r->log && !r->log_closing) {
+            r->log_closing = true;
+            logw_close(r->log, log_closed, r);
+        } else if (!r->log) {
+            r->log_closed = true;
+        }
+        if (!r->log_closed)
+            return;
+    }
+    if (r->cleanup_started)
+        return;
+    r->cleanup_started = true;
+    uv_timer_stop(&r->stop_timer);
+    if (r->stdin_fd >= 0)
+        close(r->stdin_fd), r->stdin_fd = -1;
+    ctr_stdin_shut(r);
+    close(r->pidfd);
+    r->pidfd = -1;
+    struct cleanup_job *cj = calloc(1, sizeof(*cj));
+    if (!cj || !(cj->dir = strdup(r->c->dir)))
+        abort(); /* no memory for the last step: nothing sane is left to do */
+    cj->r = r;
+    job_init(&cj->job, cleanup_run, cleanup_done);
+    (void)job_queue(r->rt->loop, &cj->job);
+}
+
+int ctr_proc_signal(struct container *c, int sig)
+{
+    if (!c->rt || c->rt->exited)
+        return -ESRCH;
+    if (syscall(SYS_pidfd_send_signal, c->rt->pidfd, sig, NULL, 0) < 0)
+        return -errno;
+    return 0;
+}
+
+static int open_log(struct ctr_runtime *r, struct berr *err)
+{
+    struct container *c = r->c;
+    if (strcmp(c->hc.log_type, "json-file"))
+        return 0;
+    struct logw_opts o;
+    logw_opts_init(&o);
+    const cJSON *opt;
+    cJSON_ArrayForEach(opt, c->hc.log_opts)
+    {
+        if (cJSON_IsString(opt) && logw_opts_set(&o, opt->string, opt->valuestring, err) < 0)
+            return -EINVAL;
+    }
+    char *path = NULL;
+    if (logw_path_for(c->dir, c->id, &path) < 0)
+        return berr_set(err, 500, ENOMEM, "out of memory");
+    int rc = logw_open(r->rt->loop, path, &o, &r->log, err);
+    free(path);
+    if (rc == 0)
+        logw_set_drain(r->log, log_drained, r);
+    return rc;
+}
+
+static void open_pipes(struct ctr_runtime *r, struct start_job *sj)
+{
+    uv_loop_t *loop = r->rt->loop;
+    for (int i = 0; i < 2; i++) {
+        int fd = sj->parent_fds[i + 1];
+        r->out_eof[i] = true;
+        if (fd < 0 || uv_pipe_init(loop, &r->out[i], 0) < 0)
+            continue;
+        r->out[i].data = r;
+        r->open_handles++;
+        if (uv_pipe_open(&r->out[i], fd) < 0) {
+            close_handle(r, (uv_handle_t *)&r->out[i]);
+            continue;
+        }
+        sj->parent_fds[i + 1] = -1;
+        r->out_open[i] = true;
+        r->out_eof[i] = false;
+        uv_read_start((uv_stream_t *)&r->out[i], alloc_cb, read_cb);
+    }
+}
+
+static void mark_running(struct rt *rt, struct container *c, pid_t pid)
+{
+    c->st.status = CTR_RUNNING;
+    c->st.pid = pid;
+    c->st.started_ns = time_now_ns();
+    c->st.has_been_started = true;
+    c->st.exit_code = 0;
+    c->st.oom_killed = false;
+    c->st.error[0] = 0;
+    rt->nrunning++;
+    rt_save_state(rt, c);
+    rt_event(rt, c, "start", NULL);
+}
+
+void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj)
+{
+    struct ctr_runtime *r = calloc(1, sizeof(*r));
+    if (!r)
+        abort(); /* a started process we can't track would be lost for good */
+    *r = (struct ctr_runtime){.rt = rt,
+                              .c = c,
+                              .pid = sj->pid,
+                              .pidfd = sj->pidfd,
+                              .stdin_fd = sj->parent_fds[0],
+                              .cg = sj->cg};
+    sj->pidfd = -1;
+    sj->parent_fds[0] = -1;
+    list_init(&r->stop_waiters);
+    ctr_ref(c);
+    c->rt = r;
+    struct berr err = {0};
+    if (open_log(r, &err) < 0)
+        log_warn("container %.12s: no log: %s", c->id, err.msg);
+    uv_timer_init(rt->loop, &r->stop_timer);
+    r->stop_timer.data = r;
+    uv_poll_init(rt->loop, &r->poll, r->pidfd);
+    r->poll.data = r;
+    r->open_handles += 2;
+    uv_poll_start(&r->poll, UV_READABLE, poll_cb);
+    open_pipes(r, sj);
+    ctr_stdin_open(r);
+    mark_running(rt, c, sj->pid);
+}

@@ -1,0 +1,117 @@
+/* Remove: a running container is killed first (force), then its directory
+ * (root filesystem, logs, records) is deleted on a worker and it leaves the
+ * table; "removed" waiters and the destroy event follow. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/macros.h"
+#include "ctr_internal.h"
+
+struct remove_job {
+    struct job job;
+    struct rt *rt;
+    struct container *c;
+    char *dir;
+    rt_done_fn done;
+    void *ud;
+};
+
+static int remove_run(struct job *job)
+{
+    struct remove_job *rj = container_of(job, struct remove_job, job);
+    return ctr_rootfs_remove_sync(rj->dir, &job->err);
+}
+
+static void remove_done(struct job *job)
+{
+    struct remove_job *rj = container_of(job, struct remove_job, job);
+    struct container *c = rj->c;
+    struct rt *rt = rj->rt;
+    if (job->result < 0) {
+        c->st.status = CTR_DEAD;
+        snprintf(c->st.error, sizeof(c->st.error), "%s", job->err.msg);
+        rj->done(rj->ud, &job->err);
+    } else {
+        struct image *img = store_image_by_id(rt->store, c->image_id);
+        if (img && img->users > 0)
+            img->users--;
+        rt_event(rt, c, "destroy", NULL);
+        ctr_table_remove(&rt->ctrs, c);
+        ctr_waiters_fire(c, true);
+        rj->done(rj->ud, &(struct berr){0});
+    }
+    ctr_unref(c);
+    free(rj->dir);
+    free(rj);
+}
+
+static void remove_now(struct rt *rt, struct container *c, rt_done_fn done, void *ud)
+{
+    struct remove_job *rj = calloc(1, sizeof(*rj));
+    if (!rj || !(rj->dir = strdup(c->dir))) {
+        free(rj);
+        done(ud, &(struct berr){500, "out of memory"});
+        return;
+    }
+    rj->rt = rt;
+    rj->c = c;
+    rj->done = done;
+    rj->ud = ud;
+    ctr_ref(c);
+    ctr_restart_cancel(c);
+    c->st.status = CTR_REMOVING;
+    job_init(&rj->job, remove_run, remove_done);
+    (void)job_queue(rt->loop, &rj->job);
+}
+
+struct remove_wait {
+    struct rt *rt;
+    struct container *c;
+    rt_done_fn done;
+    void *ud;
+};
+
+static void killed(void *ud, const struct berr *err)
+{
+    struct remove_wait *rw = ud;
+    if (err->status)
+        rw->done(rw->ud, err);
+    else if (rw->c->removed)
+        rw->done(rw->ud, &(struct berr){0});
+    else
+        rt_remove(rw->rt, rw->c, false, rw->done, rw->ud);
+    ctr_unref(rw->c);
+    free(rw);
+}
+
+void rt_remove(struct rt *rt, struct container *c, bool force, rt_done_fn done, void *ud)
+{
+    struct berr err = {0};
+    if (c->st.status == CTR_REMOVING || c->creating || c->starting) {
+        berr_set(&err, 409, EBUSY,
+                 "removal of container %s is already in progress or it is "
+                 "being started",
+                 c->id);
+        done(ud, &err);
+        return;
+    }
+    if (!c->rt) {
+        remove_now(rt, c, done, ud);
+        return;
+    }
+    struct remove_wait *rw = force ? calloc(1, sizeof(*rw)) : NULL;
+    if (!rw) {
+        berr_set(&err, 409, EBUSY,
+                 "cannot remove container \"/%s\": container is running: "
+                 "stop the container before removing or force remove",
+                 c->name);
+        done(ud, &err);
+        return;
+    }
+    *rw = (struct remove_wait){rt, c, done, ud};
+    ctr_ref(c);
+    rt_stop(rt, c, "SIGKILL", 0, killed, rw);
+}

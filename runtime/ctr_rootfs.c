@@ -1,0 +1,137 @@
+/* A container's root filesystem: an overlay of the image's layers with a
+ * per-container upper dir (overlay2), or a private copy of the image's top
+ * layer (vfs, whose layers are each a whole tree). Workers only. */
+#include "ctr_rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "storage/fs_copy.h"
+#include "storage/fsutil.h"
+
+static void sub(const char *dir, const char *name, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", dir, name);
+}
+
+int ctr_rootfs_prepare_sync(const struct ctr_rootfs *fs, struct berr *err)
+{
+    static const char *const overlay_dirs[] = {"upper", "work", "merged", "empty"};
+    char path[4096];
+    if (mkdir(fs->dir, 0710) < 0 && errno != EEXIST)
+        return berr_errno(err, 500, errno, "creating %s", fs->dir);
+    if (!fs->vfs) {
+        for (size_t i = 0; i < 4; i++) {
+            sub(fs->dir, overlay_dirs[i], path, sizeof(path));
+            if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return berr_errno(err, 500, errno, "creating %s", path);
+        }
+        return 0;
+    }
+    sub(fs->dir, "merged", path, sizeof(path));
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return berr_errno(err, 500, errno, "creating %s", path);
+    if (fs->nlayers == 0)
+        return 0;
+    return fs_copy_tree(fs->layers[fs->nlayers - 1], path, err);
+}
+
+static int fsfd_set(int fsfd, const char *key, const char *value)
+{
+    return (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, key, value, 0);
+}
+
+/* The new mount API takes each lower dir separately ("lowerdir+", Linux
+ * 6.8), so many layers with long paths don't hit mount(2)'s one-page limit. */
+static int mount_overlay_fsconfig(const struct ctr_rootfs *fs, const char *upper, const char *work,
+                                  const char *target)
+{
+    int fsfd = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+    if (fsfd < 0)
+        return -errno;
+    int r = 0;
+    for (size_t i = fs->nlayers; r == 0 && i > 0; i--)
+        r = fsfd_set(fsfd, "lowerdir+", fs->layers[i - 1]) < 0 ? -errno : 0;
+    if (r == 0 && fs->nlayers == 0) {
+        char empty[4096];
+        sub(fs->dir, "empty", empty, sizeof(empty));
+        r = fsfd_set(fsfd, "lowerdir+", empty) < 0 ? -errno : 0;
+    }
+    if (r == 0)
+        r = fsfd_set(fsfd, "upperdir", upper) < 0 ? -errno : 0;
+    if (r == 0)
+        r = fsfd_set(fsfd, "workdir", work) < 0 ? -errno : 0;
+    if (r == 0 && syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        r = -errno;
+    int mfd = r == 0 ? (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0) : -1;
+    if (r == 0 && mfd < 0)
+        r = -errno;
+    if (r == 0 && syscall(SYS_move_mount, mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        r = -errno;
+    if (mfd >= 0)
+        close(mfd);
+    close(fsfd);
+    return r;
+}
+
+static int mount_overlay_legacy(const struct ctr_rootfs *fs, const char *upper, const char *work,
+                                const char *target)
+{
+    size_t cap = 64 + strlen(upper) + strlen(work) + strlen(fs->dir) + 16;
+    for (size_t i = 0; i < fs->nlayers; i++)
+        cap += strlen(fs->layers[i]) + 1;
+    char *data = malloc(cap);
+    if (!data)
+        return -ENOMEM;
+    size_t n = (size_t)snprintf(data, cap, "lowerdir=");
+    for (size_t i = fs->nlayers; i > 0; i--)
+        n += (size_t)snprintf(data + n, cap - n, "%s%s", fs->layers[i - 1], i > 1 ? ":" : "");
+    if (fs->nlayers == 0)
+        n += (size_t)snprintf(data + n, cap - n, "%s/empty", fs->dir);
+    snprintf(data + n, cap - n, ",upperdir=%s,workdir=%s", upper, work);
+    int r = mount("overlay", target, "overlay", 0, data) < 0 ? -errno : 0;
+    free(data);
+    return r;
+}
+
+int ctr_rootfs_mount_sync(const struct ctr_rootfs *fs, char *ret_path, size_t len, struct berr *err)
+{
+    char upper[4096], work[4096];
+    sub(fs->dir, "merged", ret_path, len);
+    if (fs->vfs)
+        return 0;
+    sub(fs->dir, "upper", upper, sizeof(upper));
+    sub(fs->dir, "work", work, sizeof(work));
+    int r = mount_overlay_fsconfig(fs, upper, work, ret_path);
+    if (r == -ENOSYS || r == -EINVAL)
+        r = mount_overlay_legacy(fs, upper, work, ret_path);
+    if (r < 0)
+        return berr_errno(err, 500, -r, "mounting the container's overlay root at %s", ret_path);
+    return 0;
+}
+
+int ctr_rootfs_unmount_sync(const char *dir)
+{
+    char merged[4096];
+    sub(dir, "merged", merged, sizeof(merged));
+    if (umount2(merged, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
+int ctr_rootfs_remove_sync(const char *dir, struct berr *err)
+{
+    ctr_rootfs_unmount_sync(dir);
+    int r = fs_rm_rf(dir);
+    if (r < 0)
+        return berr_errno(err, 500, -r, "removing %s", dir);
+    return 0;
+}

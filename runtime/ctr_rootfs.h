@@ -1,0 +1,28 @@
+/* Container root filesystems (workers only). */
+#ifndef BERTH_RUNTIME_CTR_ROOTFS_H
+#define BERTH_RUNTIME_CTR_ROOTFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/berr.h"
+
+struct ctr_rootfs {
+    const char *dir; /* <root>/containers/<id> */
+    char **layers;   /* layer diff dirs, base first */
+    size_t nlayers;
+    bool vfs;
+};
+
+/* At create: upper/work/merged for overlay; a copy of the image for vfs. */
+int ctr_rootfs_prepare_sync(const struct ctr_rootfs *fs, struct berr *err);
+/* At start: mounts the overlay on <dir>/merged (vfs: nothing to mount) and
+ * returns that path. */
+int ctr_rootfs_mount_sync(const struct ctr_rootfs *fs, char *ret_path, size_t len,
+                          struct berr *err);
+/* After exit: lazy unmount; 0 when not mounted. */
+int ctr_rootfs_unmount_sync(const char *dir);
+/* On remove: unmount and delete the container directory. */
+int ctr_rootfs_remove_sync(const char *dir, struct berr *err);
+
+#endif

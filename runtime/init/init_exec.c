@@ -1,0 +1,174 @@
+/* The user's command: PATH lookup with Go's exec.LookPath rules and wording
+ * (the docker CLI turns "executable file not found" / "no such file or
+ * directory" into exit 127 and "permission denied" into 126), the exec, and
+ * the --init PID 1 that reaps and forwards signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "init.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *env_get(const char *const *env, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+            return env[i] + n + 1;
+    return NULL;
+}
+
+/* Go's findExecutable: 0, or an errno; stat errors are flagged in *stat_err. */
+static int check_exec(const char *path, bool *stat_err)
+{
+    struct stat st;
+    *stat_err = false;
+    if (stat(path, &st) < 0) {
+        *stat_err = true;
+        return errno;
+    }
+    if (S_ISDIR(st.st_mode))
+        return EISDIR;
+    if (!(st.st_mode & 0111))
+        return EACCES;
+    if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0 && errno != ENOSYS && errno != EPERM)
+        return errno;
+    return 0;
+}
+
+static int lookup_explicit(const char *argv0, char **ret_path)
+{
+    bool stat_err;
+    int e = check_exec(argv0, &stat_err);
+    if (e && stat_err)
+        return init_fail_errno(e, "exec: \"%s\": stat %s", argv0, argv0);
+    if (e)
+        return init_fail_errno(e, "exec: \"%s\"", argv0);
+    *ret_path = strdup(argv0);
+    return *ret_path ? 0 : init_fail(ENOMEM, "exec: out of memory");
+}
+
+int exec_lookup(const char *argv0, const char *const *env, char **ret_path)
+{
+    bool stat_err;
+    if (strchr(argv0, '/'))
+        return lookup_explicit(argv0, ret_path);
+    const char *path = env_get(env, "PATH");
+    if (!path)
+        path = DEFAULT_PATH;
+    while (*argv0) {
+        size_t n = strcspn(path, ":");
+        char *cand = NULL;
+        if (asprintf(&cand, "%.*s/%s", (int)n, n ? path : ".", argv0) < 0)
+            return init_fail(ENOMEM, "exec: out of memory");
+        if (check_exec(cand, &stat_err) == 0) {
+            *ret_path = cand;
+            return 0;
+        }
+        free(cand);
+        if (!path[n])
+            break;
+        path += n + 1;
+    }
+    return init_fail(ENOENT, "exec: \"%s\": executable file not found in $PATH", argv0);
+}
+
+char **exec_env(const char *const *env, const char *home)
+{
+    size_t n = 0;
+    while (env && env[n])
+        n++;
+    char **out = calloc(n + 2, sizeof(*out));
+    if (!out)
+        return NULL;
+    if (n)
+        memcpy(out, env, n * sizeof(*out));
+    if (!env_get(env, "HOME") && asprintf(&out[n], "HOME=%s", home ? home : "/") < 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Last steps before exec, in the process that executes: a new session with
+ * the terminal as controlling tty (-t), Docker's umask, default signals, and
+ * every fd above 2 close-on-exec (fd 3 stays usable to report failure). */
+static int exec_now(const struct spawn_plan *plan, const char *path, char **envp)
+{
+    if (plan->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+        return init_fail_errno(errno, "set controlling terminal");
+    umask(022);
+    sigset_t none;
+    sigemptyset(&none);
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    execve(path, (char *const *)plan->argv, envp);
+    return init_fail_errno(errno, "exec %s", path);
+}
+
+static int exit_code(int status)
+{
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+/* Reaps every child (orphans reparented to us included) until the command
+ * itself has exited; other signals go to the command. */
+static __attribute__((noreturn)) void parent_loop(pid_t child)
+{
+    sigset_t all;
+    sigfillset(&all);
+    for (;;) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&all, &info);
+        if (sig < 0)
+            continue;
+        if (sig != SIGCHLD) {
+            kill(child, sig);
+            continue;
+        }
+        int status;
+        pid_t p;
+        while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (p == child)
+                _exit(exit_code(status));
+        }
+    }
+}
+
+int exec_command(const struct spawn_plan *plan, const char *path, char **envp, bool as_parent)
+{
+    if (!as_parent)
+        return exec_now(plan, path, envp);
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid_t child = fork();
+    if (child < 0)
+        return init_fail_errno(errno, "fork");
+    if (child == 0) {
+        /* Exec mode: a killed berth-init must not leave the command behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        exec_now(plan, path, envp);
+        init_report();
+        _exit(127);
+    }
+    /* The child's copy of fd 3 closes on exec: that EOF tells the daemon
+     * the command runs. Ours must not hold it open. */
+    close(SPAWN_PLAN_FD);
+    parent_loop(child);
+}

@@ -1,0 +1,107 @@
+/* The container runtime as the handlers see it: the container table and the
+ * operations on containers (create, start, stop, kill, wait, remove). Loop
+ * thread only; blocking work runs in jobs. Results come back through
+ * callbacks with a struct berr (status 0 on success). */
+#ifndef BERTH_RUNTIME_RT_H
+#define BERTH_RUNTIME_RT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cgroup.h"
+#include "common/berr.h"
+#include "common/events.h"
+#include "container.h"
+#include "storage/store.h"
+
+struct rt {
+    uv_loop_t *loop;
+    struct store *store;
+    struct evbus *events;
+    struct ctr_table ctrs;
+    char *data_root;
+    char *cgroup_root; /* "/sys/fs/cgroup" */
+    struct cg_host cg;
+    uint64_t cap_bounding; /* the daemon's own bounding set */
+    int nrunning;
+    bool shutting_down;
+};
+
+/* Startup (blocking): loads the containers, marks those whose process is
+ * gone as exited, takes image references. */
+int rt_init(struct rt *rt, uv_loop_t *loop, struct store *store, struct evbus *events,
+            const char *data_root, struct strv *ret_warnings, struct berr *err);
+void rt_done(struct rt *rt);
+
+typedef void (*rt_done_fn)(void *ud, const struct berr *err);
+
+/* Persist state.json / config.json on a worker (coalesced per container). */
+void rt_save_state(struct rt *rt, struct container *c);
+void rt_save_config(struct rt *rt, struct container *c);
+
+/* Publishes a container event with Docker's attributes (labels, name, image)
+ * plus the extra NULL-terminated key/value list. */
+void rt_event(struct rt *rt, const struct container *c, const char *action,
+              const char *const *extra);
+
+/* Create: c is a fully built container not yet in the table (config, host
+ * config and image set). Reserves the name, prepares the directory on a
+ * worker, persists it and calls done; on failure the container is gone. */
+void rt_create(struct rt *rt, struct container *c, struct image *img, rt_done_fn done, void *ud);
+
+void rt_start(struct rt *rt, struct container *c, rt_done_fn done, void *ud);
+
+/* Stop: signal (NULL: the container's StopSignal or SIGTERM), then SIGKILL
+ * after timeout_s (-1: the container's StopTimeout or 10). */
+void rt_stop(struct rt *rt, struct container *c, const char *signal, int timeout_s, rt_done_fn done,
+             void *ud);
+int rt_kill(struct rt *rt, struct container *c, int sig, struct berr *err);
+
+/* Remove (force kills a running one first; remove_volumes is accepted). */
+void rt_remove(struct rt *rt, struct container *c, bool force, rt_done_fn done, void *ud);
+
+/* Wait conditions (API: not-running, next-exit, removed). */
+enum rt_wait_cond { WAIT_NOT_RUNNING, WAIT_NEXT_EXIT, WAIT_REMOVED };
+typedef void (*rt_wait_fn)(void *ud, int exit_code, const char *error);
+struct ctr_waiter {
+    struct list link;
+    enum rt_wait_cond cond;
+    rt_wait_fn fn;
+    void *ud;
+};
+/* Registers w (caller-owned) or calls fn at once when the condition holds. */
+void rt_wait(struct rt *rt, struct container *c, struct ctr_waiter *w);
+void rt_wait_cancel(struct ctr_waiter *w);
+
+/* Attach: output of the container's stdout/stderr (stream 1/2) as it is
+ * read, then end() once the process has exited and its output is drained.
+ * May be registered before start. */
+typedef void (*rt_attach_out_fn)(void *ud, int stream, const char *data, size_t len);
+typedef void (*rt_attach_end_fn)(void *ud);
+struct ctr_attach {
+    struct list link;
+    bool want[3]; /* [1] stdout, [2] stderr */
+    rt_attach_out_fn out;
+    rt_attach_end_fn end;
+    void *ud;
+};
+void rt_attach(struct container *c, struct ctr_attach *a);
+void rt_detach(struct ctr_attach *a);
+/* Stdin for containers with OpenStdin: written to the process, or kept
+ * until it starts. */
+int rt_stdin_write(struct container *c, const char *data, size_t len);
+void rt_stdin_close(struct container *c);
+
+/* The live json-file writer (NULL when the container is not running). */
+struct logw;
+struct logw *rt_log_writer(const struct container *c);
+
+/* Daemon shutdown: stops every running container (its stop signal, then
+ * SIGKILL after its timeout) and calls done when all have exited. */
+void rt_shutdown(struct rt *rt, void (*done)(void *ud), void *ud);
+
+/* Signals by name ("SIGKILL", "KILL", "9"); -EINVAL when unknown. */
+int rt_signal_parse(const char *s, int *ret);
+
+#endif

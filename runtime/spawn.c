@@ -1,0 +1,275 @@
+/* Container process spawner, daemon side: clone3 + execveat(berth-init),
+ * placement callback, plan hand-over and the status read-back.
+ *
+ * This runs on a worker thread of a multi-threaded daemon, so the cloned
+ * child (a copy of this process without the other threads, with any lock
+ * another thread held) calls no libc function that could take a lock or
+ * allocate: only dup2, close_range, execveat and raw writes, and it has all
+ * signals blocked so no daemon signal handler runs in it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/spawn.h"
+
+/* Namespaces a plan may ask clone3 to create. */
+#define NS_FLAGS                                                                                   \
+    (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
+
+/* The child's fds, all duplicated above FD_HIGH so that the dup2 calls onto
+ * 0..3 in the child can't clobber a source. */
+#define FD_HIGH 10
+struct child_fds {
+    int io[3];
+    int sock;  /* the child's end of the plan/status socketpair */
+    int memfd; /* berth-init */
+};
+
+/* The daemon-side state of one spawn, torn down by spawn_abort(). */
+struct spawn_ctx {
+    int sock; /* our end of the socketpair */
+    pid_t pid;
+    int pidfd;
+};
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+        *fd = -1;
+    }
+}
+
+static void child_fds_close(struct child_fds *f)
+{
+    for (int i = 0; i < 3; i++)
+        close_fd(&f->io[i]);
+    close_fd(&f->sock);
+    close_fd(&f->memfd);
+}
+
+static int dup_high(int fd)
+{
+    int r = fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH);
+    return r < 0 ? -errno : r;
+}
+
+static int child_fds_prepare(const struct spawn_plan *plan, int sock, int memfd,
+                             struct child_fds *f)
+{
+    const int src[3] = {plan->stdin_fd, plan->stdout_fd, plan->stderr_fd};
+    int devnull = -1;
+    int r = 0;
+    for (int i = 0; i < 3 && r >= 0; i++) {
+        if (src[i] < 0 && devnull < 0)
+            devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (src[i] < 0 && devnull < 0)
+            r = -errno;
+        else
+            r = f->io[i] = dup_high(src[i] >= 0 ? src[i] : devnull);
+    }
+    if (r >= 0)
+        r = f->sock = dup_high(sock);
+    if (r >= 0)
+        r = f->memfd = dup_high(memfd);
+    close_fd(&devnull);
+    return r < 0 ? r : 0;
+}
+
+/* The cloned child: async-signal-safe calls only (see the file comment). The
+ * dup2 calls clear close-on-exec on 0..3; everything else, the memfd
+ * included, is marked close-on-exec so that only 0..3 reach berth-init. */
+static __attribute__((noreturn)) void child_main(const struct child_fds *f)
+{
+    static char *const argv[] = {"berth-init", NULL};
+    static char *const envp[] = {NULL};
+    uint8_t rec[sizeof(struct spawn_status) + SPAWN_STATUS_MSG_MAX];
+
+    if (dup2(f->io[0], 0) < 0 || dup2(f->io[1], 1) < 0 || dup2(f->io[2], 2) < 0 ||
+        dup2(f->sock, SPAWN_PLAN_FD) < 0)
+        syscall(SYS_exit_group, 127);
+    syscall(SYS_close_range, SPAWN_PLAN_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+    syscall(SYS_execveat, f->memfd, "", argv, envp, AT_EMPTY_PATH);
+    size_t n = spawn_status_encode(rec, SPAWN_STEP_INIT_EXEC, errno, "exec berth-init");
+    (void)!write(SPAWN_PLAN_FD, rec, n);
+    /* exit_group, not _exit: sanitizers intercept _exit to run their reports. */
+    syscall(SYS_exit_group, 127);
+    __builtin_unreachable();
+}
+
+/* clone3 with every signal blocked, so that nothing runs in the child
+ * before it executes berth-init (which restores a clean signal state). */
+static int clone_child(const struct spawn_plan *plan, const struct child_fds *f,
+                       struct spawn_ctx *ctx)
+{
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = (plan->clone_flags & NS_FLAGS) | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&ctx->pidfd;
+    args.exit_signal = SIGCHLD;
+    if (plan->cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)plan->cgroup_fd;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid == 0)
+        child_main(f);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        return -saved;
+    ctx->pid = (pid_t)pid;
+    return 0;
+}
+
+static void spawn_abort(struct spawn_ctx *ctx)
+{
+    if (ctx->pidfd >= 0) {
+        siginfo_t info;
+        syscall(SYS_pidfd_send_signal, ctx->pidfd, SIGKILL, NULL, 0);
+        while (waitid(P_PIDFD, (id_t)ctx->pidfd, &info, WEXITED) < 0 && errno == EINTR)
+            ;
+    }
+    close_fd(&ctx->pidfd);
+    close_fd(&ctx->sock);
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads until EOF; returns the byte count (0 = the command was executed). */
+static ssize_t read_status(int fd, uint8_t *buf, size_t size)
+{
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = recv(fd, buf + got, size - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0 || (got += (size_t)r) == size)
+            return (ssize_t)got;
+    }
+}
+
+int spawn_exit_code_for_error(const char *msg)
+{
+    if (strcasestr(msg, "permission denied") || strcasestr(msg, "is a directory"))
+        return 126;
+    if (strcasestr(msg, "executable file not found") ||
+        strcasestr(msg, "no such file or directory") || strcasestr(msg, "not a directory"))
+        return 127;
+    return 128;
+}
+
+/* Turns berth-init's failure record into Docker's wording. */
+static int status_to_berr(const uint8_t *rec, size_t len, struct berr *err)
+{
+    char msg[SPAWN_STATUS_MSG_MAX + 1];
+    int step, code;
+    if (spawn_status_decode(rec, len, &step, &code, msg, sizeof(msg)) < 0)
+        return berr_set(err, 500, EPROTO,
+                        "failed to create task for container: "
+                        "malformed status from berth-init");
+    if (code <= 0)
+        code = EINVAL;
+    if (step == SPAWN_STEP_USER)
+        return berr_set(err, 500, code, "%s", msg);
+    if (step == SPAWN_STEP_INIT_EXEC) /* the child could not format errno */
+        return berr_errno(err, 500, code, "failed to create task for container: %s", msg);
+    int status = spawn_exit_code_for_error(msg) == 128 ? 500 : 400;
+    return berr_set(err, status, code,
+                    "failed to create task for container: unable to start container process: "
+                    "error during container init: %s: unknown",
+                    msg);
+}
+
+/* Sends the plan, then waits for berth-init to execute the command. A send
+ * error is not final: berth-init may have died with a record to read. */
+static int handover(struct spawn_ctx *ctx, const uint8_t *plan, size_t plan_len, struct berr *err)
+{
+    uint8_t rec[sizeof(struct spawn_status) + SPAWN_STATUS_MSG_MAX];
+    int sent = send_all(ctx->sock, plan, plan_len);
+    shutdown(ctx->sock, SHUT_WR);
+    ssize_t n = read_status(ctx->sock, rec, sizeof(rec));
+    if (n < 0)
+        return berr_errno(err, 500, (int)-n, "failed to create task for container: read status");
+    if (n > 0)
+        return status_to_berr(rec, (size_t)n, err);
+    if (sent < 0)
+        return berr_errno(err, 500, -sent, "failed to create task for container: send plan");
+    return 0;
+}
+
+static int start_child(const struct spawn_plan *plan, struct spawn_ctx *ctx, struct berr *err)
+{
+    int memfd = spawn__init_memfd(err);
+    if (memfd < 0)
+        return memfd;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return berr_errno(err, 500, errno, "failed to create task for container: socketpair");
+    ctx->sock = sv[0];
+    struct child_fds f = {{-1, -1, -1}, -1, -1};
+    int r = child_fds_prepare(plan, sv[1], memfd, &f);
+    close(sv[1]);
+    if (r == 0)
+        r = clone_child(plan, &f, ctx);
+    child_fds_close(&f);
+    if (r < 0)
+        return berr_errno(err, 500, -r, "failed to create task for container: clone3");
+    return 0;
+}
+
+int spawn_container(const struct spawn_plan *plan, spawn_place_fn place, void *ud,
+                    struct spawn_result *ret, struct berr *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int r = spawn_plan_encode(plan, &buf, &len);
+    if (r < 0)
+        return berr_errno(err, r == -EINVAL ? 400 : 500, -r,
+                          "failed to create task for container: invalid process plan");
+    struct spawn_ctx ctx = {.sock = -1, .pid = 0, .pidfd = -1};
+    r = start_child(plan, &ctx, err);
+    if (r == 0 && place)
+        r = place(ctx.pid, ud, err);
+    if (r == 0)
+        r = handover(&ctx, buf, len, err);
+    free(buf);
+    if (r != 0) {
+        spawn_abort(&ctx);
+        return r < 0 ? r : -EIO;
+    }
+    close_fd(&ctx.sock);
+    ret->pid = ctx.pid;
+    ret->pidfd = ctx.pidfd;
+    return 0;
+}
