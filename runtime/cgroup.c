@@ -27,6 +27,11 @@ static const struct {
     {"memory", CG2_MEMORY}, {"pids", CG2_PIDS},     {"hugetlb", CG2_HUGETLB},
 };
 
+const char *cgroup_v1_name(enum cg_ctrl c)
+{
+    return v1_names[c];
+}
+
 static int v1_index(const char *name, size_t len)
 {
     for (int c = 0; c < CG_NCTRL; c++)

@@ -33,6 +33,9 @@ enum cg_ctrl {
     CG_NCTRL
 };
 
+/* The controller's name ("memory"), which is also its v1 mount dir name. */
+const char *cgroup_v1_name(enum cg_ctrl c);
+
 /* v2 controllers, as bits of cg_host.v2_mask. */
 enum {
     CG2_CPU = 1u << 0,

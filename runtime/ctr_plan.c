@@ -231,12 +231,6 @@ static int plan_namespaces(struct rt *rt, const struct container *c, struct star
     return 0;
 }
 
-static const char *const v1_names[CG_NCTRL] = {
-    [CG_CPU] = "cpu",       [CG_CPUACCT] = "cpuacct", [CG_CPUSET] = "cpuset",
-    [CG_MEMORY] = "memory", [CG_DEVICES] = "devices", [CG_FREEZER] = "freezer",
-    [CG_BLKIO] = "blkio",   [CG_PIDS] = "pids",
-};
-
 /* v1: the container sees its own cgroup dirs (read-only) at the usual
  * places, so `cat /sys/fs/cgroup/memory/memory.limit_in_bytes` shows its
  * limit as under Docker. */
@@ -253,7 +247,7 @@ static int plan_cgroup_binds(struct start_job *sj)
         if (!*sj->cg.dir[i])
             continue;
         char inside[64];
-        snprintf(inside, sizeof(inside), "/sys/fs/cgroup/%s", v1_names[i]);
+        snprintf(inside, sizeof(inside), "/sys/fs/cgroup/%s", cgroup_v1_name((enum cg_ctrl)i));
         sp->binds[sp->plan.n_cgroup_binds++] =
             (struct spawn_bind){keep(sp, sj->cg.dir[i]), keep(sp, inside)};
     }
