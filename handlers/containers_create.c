@@ -87,11 +87,10 @@ static int set_default_hostname(struct container *c)
 }
 
 /* Capabilities and security options fail at create, not at start. */
-static int check_security(struct container *c, struct berr *err)
+static int check_security(const struct rt *rt, struct container *c, struct berr *err)
 {
-    uint64_t bounding = 0, mask = 0;
-    if (caps_read_bounding(&bounding) < 0)
-        bounding = CAPS_ALL_KNOWN;
+    uint64_t mask = 0;
+    uint64_t bounding = rt->cap_bounding; /* read once at startup: no file read here */
     if (caps_compute((const char *const *)c->hc.cap_add.v, c->hc.cap_add.n,
                      (const char *const *)c->hc.cap_drop.v, c->hc.cap_drop.n, c->hc.privileged,
                      bounding, &mask, err) < 0)
@@ -132,7 +131,7 @@ static int build(struct engine *e, struct srv_req *req, cJSON *body, struct imag
         return -ENOMEM;
     const cJSON *icfg = cJSON_GetObjectItemCaseSensitive(img->config.json, "config");
     if (ctr_config_merge(c->config, icfg, err) < 0 ||
-        ctr_hostcfg_parse(c->host_config, &c->hc, err) < 0 || check_security(c, err) < 0)
+        ctr_hostcfg_parse(c->host_config, &c->hc, err) < 0 || check_security(&e->rt, c, err) < 0)
         return -EINVAL;
     normalise_host_config(c);
     if (set_default_hostname(c) < 0)
