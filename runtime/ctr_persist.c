@@ -78,9 +78,12 @@ static cJSON *detach(cJSON *o, const char *key)
     return v;
 }
 
-static int container_from(const cJSON *cfg, cJSON *doc, const cJSON *state, const char *root,
-                          struct container **ret, struct berr *err)
+/* Builds a container from config.json (doc: its members are moved out) and
+ * state.json. */
+static int container_from(cJSON *doc, const cJSON *state, const char *root, struct container **ret,
+                          struct berr *err)
 {
+    const cJSON *cfg = doc;
     const char *id = json_get_str(cfg, "Id"), *name = json_get_str(cfg, "Name");
     if (!id || strlen(id) != CTR_ID_LEN || !name)
         return berr_set(err, 500, EINVAL, "config.json lacks Id or Name");
@@ -127,7 +130,7 @@ static int load_one(struct ctr_table *t, const char *id, struct berr *err)
     if (r == 0)
         r = load_doc(dir, "state.json", &state, err);
     if (r == 0)
-        r = container_from(cfg, cfg, state, t->root, &c, err);
+        r = container_from(cfg, state, t->root, &c, err);
     cJSON_Delete(cfg);
     cJSON_Delete(state);
     if (r == 0 && ctr_table_add(t, c) < 0) {
