@@ -141,3 +141,14 @@ def make_daemon(tmp_path):
 @pytest.fixture
 def daemon(make_daemon):
     return make_daemon()
+
+
+@pytest.fixture
+def bb(daemon, tmp_path):
+    """The daemon with busybox:latest loaded from a docker-archive (the
+    image's every byte comes from Debian's busybox-static, fixtures.images)."""
+    from fixtures import images
+    tar = tmp_path / "bb.tar"
+    tar.write_bytes(images.busybox_image("docker").docker_archive(repo_tags=["busybox:latest"]))
+    daemon.docker("load", "-i", str(tar))
+    return daemon

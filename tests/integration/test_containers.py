@@ -4,16 +4,6 @@ import subprocess
 
 import pytest
 
-from fixtures import images
-
-
-@pytest.fixture
-def bb(daemon, tmp_path):
-    """The daemon with busybox:latest loaded from a docker-archive."""
-    tar = tmp_path / "bb.tar"
-    tar.write_bytes(images.busybox_image("docker").docker_archive(repo_tags=["busybox:latest"]))
-    daemon.docker("load", "-i", str(tar))
-    return daemon
 
 
 def run(d, *args, input=None, check=False):
