@@ -12,10 +12,6 @@
 
 #include "macros.h"
 
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
-
 const char *hostinfo_goarch(const char *machine)
 {
     static const char *const map[][2] = {
@@ -70,44 +66,6 @@ static int64_t meminfo_total(void)
     return (int64_t)kb * 1024;
 }
 
-static bool path_exists(const char *p)
-{
-    return access(p, F_OK) == 0;
-}
-
-/* Controller files as the v1 or v2 hierarchy exposes them. */
-static void detect_cgroups(struct host_static *h)
-{
-    struct statfs sf;
-    bool v2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
-    h->cgroup_version = v2 ? 2 : 1;
-    if (v2) {
-        char ctrls[512] = "";
-        FILE *f = fopen("/sys/fs/cgroup/cgroup.controllers", "re");
-        if (f) {
-            if (!fgets(ctrls, sizeof(ctrls), f))
-                ctrls[0] = '\0';
-            fclose(f);
-        }
-        h->cg_memory = strstr(ctrls, "memory") != NULL;
-        h->cg_swap = h->cg_memory;
-        h->cg_cpu_cfs = h->cg_cpu_shares = strstr(ctrls, "cpu") != NULL;
-        h->cg_cpuset = strstr(ctrls, "cpuset") != NULL;
-        h->cg_pids = strstr(ctrls, "pids") != NULL;
-        /* cgroup.freeze is a core v2 feature (no controller to enable). */
-        h->cg_freezer = true;
-        return;
-    }
-    h->cg_memory = path_exists("/sys/fs/cgroup/memory/memory.limit_in_bytes");
-    h->cg_swap = path_exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes");
-    h->cg_cpu_cfs = path_exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
-    h->cg_cpu_shares = path_exists("/sys/fs/cgroup/cpu/cpu.shares");
-    h->cg_cpuset = path_exists("/sys/fs/cgroup/cpuset/cpuset.cpus");
-    h->cg_pids = path_exists("/sys/fs/cgroup/pids/pids.max") ||
-                 path_exists("/sys/fs/cgroup/pids/cgroup.procs");
-    h->cg_freezer = path_exists("/sys/fs/cgroup/freezer");
-}
-
 static bool seccomp_supported(void)
 {
     FILE *f = fopen("/proc/self/status", "re");
@@ -141,7 +99,6 @@ void hostinfo_static(struct host_static *h)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     h->ncpu = n > 0 ? (int)n : 1;
     h->mem_total = meminfo_total();
-    detect_cgroups(h);
     h->seccomp = seccomp_supported();
 }
 

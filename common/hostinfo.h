@@ -16,8 +16,7 @@ struct host_static {
     char hostname[256];
     int ncpu;
     int64_t mem_total;
-    int cgroup_version; /* 1 or 2, from what is mounted at /sys/fs/cgroup */
-    bool cg_memory, cg_swap, cg_cpu_cfs, cg_cpu_shares, cg_cpuset, cg_pids, cg_freezer;
+    /* cgroup features: the runtime's cgroup_detect (struct cg_host) */
     bool seccomp; /* kernel supports seccomp filters */
 };
 

@@ -13,6 +13,7 @@
 #include "containers.h"
 #include "runtime/caps.h"
 #include "runtime/ctr_config.h"
+#include "runtime/ctr_validate.h"
 #include "runtime/secopt.h"
 
 static int new_id(char out[CTR_ID_LEN + 1])
@@ -86,8 +87,16 @@ static int set_default_hostname(struct container *c)
     return 0;
 }
 
-/* Capabilities and security options fail at create, not at start. */
-static int check_security(const struct rt *rt, struct container *c, struct berr *err)
+/* What the reply needs once the create job is done. */
+struct create_ctx {
+    struct ctr_req_ctx base; /* first: ctr_req_abort_ignore frees it */
+    struct cg_warnings warn;
+};
+
+/* Capabilities, security options, resources and log options fail at
+ * create, not at start, as Docker's do. */
+static int check_settings(const struct rt *rt, struct container *c, struct cg_warnings *warn,
+                          struct berr *err)
 {
     uint64_t mask = 0;
     uint64_t bounding = rt->cap_bounding; /* read once at startup: no file read here */
@@ -99,11 +108,14 @@ static int check_security(const struct rt *rt, struct container *c, struct berr 
     if (secopt_parse((const char *const *)c->hc.security_opt.v, c->hc.security_opt.n, &so, err) < 0)
         return -EINVAL;
     secopt_done(&so);
+    struct logw_opts lo;
+    if (ctr_resources_validate(rt, c, false, warn, err) < 0 || ctr_log_opts(c, &lo, err) < 0)
+        return -EINVAL;
     return 0;
 }
 
 static int build(struct engine *e, struct srv_req *req, cJSON *body, struct image **ret_img,
-                 struct container **ret, struct berr *err)
+                 struct container **ret, struct cg_warnings *warn, struct berr *err)
 {
     const char *image = json_get_str(body, "Image");
     if (!image || !*image)
@@ -131,7 +143,8 @@ static int build(struct engine *e, struct srv_req *req, cJSON *body, struct imag
         return -ENOMEM;
     const cJSON *icfg = cJSON_GetObjectItemCaseSensitive(img->config.json, "config");
     if (ctr_config_merge(c->config, icfg, err) < 0 ||
-        ctr_hostcfg_parse(c->host_config, &c->hc, err) < 0 || check_security(&e->rt, c, err) < 0)
+        ctr_hostcfg_parse(c->host_config, &c->hc, err) < 0 ||
+        check_settings(&e->rt, c, warn, err) < 0)
         return -EINVAL;
     normalise_host_config(c);
     if (set_default_hostname(c) < 0)
@@ -143,14 +156,16 @@ static int build(struct engine *e, struct srv_req *req, cJSON *body, struct imag
 static void created(void *ud, const struct berr *err)
 {
     struct srv_req *req = ud;
-    struct ctr_req_ctx *ctx = req->data;
+    struct create_ctx *ctx = req->data;
     req->on_abort = NULL;
     if (err->status) {
         srv_reply_berr(req, err);
     } else {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "Id", ctx->id);
-        cJSON_AddItemToObject(o, "Warnings", cJSON_CreateArray());
+        cJSON_AddStringToObject(o, "Id", ctx->base.id);
+        cJSON *w = cJSON_AddArrayToObject(o, "Warnings");
+        for (size_t i = 0; i < ctx->warn.n; i++)
+            cJSON_AddItemToArray(w, cJSON_CreateString(ctx->warn.msg[i]));
         srv_reply_json(req, 201, o);
     }
     free(ctx);
@@ -170,7 +185,11 @@ void h_containers_create(struct srv_req *req)
     }
     struct container *c = NULL;
     struct image *img = NULL;
-    if (build(e, req, body, &img, &c, &err) < 0) {
+    struct create_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx || build(e, req, body, &img, &c, &ctx->warn, &err) < 0) {
+        if (!ctx)
+            berr_set(&err, 500, ENOMEM, "out of memory");
+        free(ctx);
         if (c)
             ctr_unref(c); /* owns body now */
         else
@@ -178,13 +197,7 @@ void h_containers_create(struct srv_req *req)
         srv_reply_berr(req, &err);
         return;
     }
-    struct ctr_req_ctx *ctx = calloc(1, sizeof(*ctx));
-    if (!ctx) {
-        ctr_unref(c);
-        srv_reply_error(req, 500, "out of memory");
-        return;
-    }
-    snprintf(ctx->id, sizeof(ctx->id), "%s", c->id);
+    snprintf(ctx->base.id, sizeof(ctx->base.id), "%s", c->id);
     req->data = ctx;
     req->on_abort = ctr_req_abort_ignore;
     rt_create(&e->rt, c, img, created, req);

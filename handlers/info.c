@@ -89,12 +89,12 @@ static cJSON *driver_status(const struct host_dynamic *d)
     return ds;
 }
 
-static cJSON *security_options(const struct host_static *h)
+static cJSON *security_options(const struct host_static *h, const struct cg_host *cg)
 {
     cJSON *so = cJSON_CreateArray();
     if (h->seccomp)
         cJSON_AddItemToArray(so, cJSON_CreateString("name=seccomp,profile=builtin"));
-    if (h->cgroup_version == 2)
+    if (cg->version == 2)
         cJSON_AddItemToArray(so, cJSON_CreateString("name=cgroupns"));
     return so;
 }
@@ -164,25 +164,33 @@ static cJSON *plugins(void)
 
 static void add_counts(cJSON *o, const struct engine *e)
 {
-    /* Containers are counted from their store once it lands. */
-    cJSON_AddNumberToObject(o, "Containers", 0);
-    cJSON_AddNumberToObject(o, "ContainersRunning", 0);
-    cJSON_AddNumberToObject(o, "ContainersPaused", 0);
-    cJSON_AddNumberToObject(o, "ContainersStopped", 0);
+    int n[3] = {0}; /* running, paused, stopped */
+    const char *k;
+    void *v;
+    for (size_t i = 0; e->rt.ctrs.root && map_next(&e->rt.ctrs.by_id, &i, &k, &v);) {
+        const struct container *c = v;
+        n[c->st.status == CTR_PAUSED ? 1 : ctr_is_running(c) ? 0 : 2]++;
+    }
+    cJSON_AddNumberToObject(o, "Containers", n[0] + n[1] + n[2]);
+    cJSON_AddNumberToObject(o, "ContainersRunning", n[0]);
+    cJSON_AddNumberToObject(o, "ContainersPaused", n[1]);
+    cJSON_AddNumberToObject(o, "ContainersStopped", n[2]);
     /* Every image, intermediate ones included, as moby's CountImages. */
     cJSON_AddNumberToObject(o, "Images", e->store ? (double)e->store->images.len : 0);
 }
 
-static void add_limits(cJSON *o, const struct host_static *h)
+/* From the cgroup features the runtime detected at startup: the same ones
+ * create validates against. */
+static void add_limits(cJSON *o, const struct cg_host *cg)
 {
-    cJSON_AddBoolToObject(o, "MemoryLimit", h->cg_memory);
-    cJSON_AddBoolToObject(o, "SwapLimit", h->cg_swap);
-    cJSON_AddBoolToObject(o, "CpuCfsPeriod", h->cg_cpu_cfs);
-    cJSON_AddBoolToObject(o, "CpuCfsQuota", h->cg_cpu_cfs);
-    cJSON_AddBoolToObject(o, "CPUShares", h->cg_cpu_shares);
-    cJSON_AddBoolToObject(o, "CPUSet", h->cg_cpuset);
-    cJSON_AddBoolToObject(o, "PidsLimit", h->cg_pids);
-    cJSON_AddBoolToObject(o, "OomKillDisable", h->cgroup_version == 1 && h->cg_memory);
+    cJSON_AddBoolToObject(o, "MemoryLimit", cg->memory);
+    cJSON_AddBoolToObject(o, "SwapLimit", cg->swap);
+    cJSON_AddBoolToObject(o, "CpuCfsPeriod", cg->cpu_cfs);
+    cJSON_AddBoolToObject(o, "CpuCfsQuota", cg->cpu_cfs);
+    cJSON_AddBoolToObject(o, "CPUShares", cg->cpu_shares);
+    cJSON_AddBoolToObject(o, "CPUSet", cg->cpuset);
+    cJSON_AddBoolToObject(o, "PidsLimit", cg->pids);
+    cJSON_AddBoolToObject(o, "OomKillDisable", cg->oom_kill_disable);
 }
 
 static void add_host(cJSON *o, const struct engine *e, const struct host_dynamic *d)
@@ -200,7 +208,7 @@ static void add_host(cJSON *o, const struct engine *e, const struct host_dynamic
     json_add_int64(o, "MemTotal", h->mem_total);
     cJSON_AddStringToObject(o, "Name", h->hostname);
     cJSON_AddStringToObject(o, "CgroupDriver", "cgroupfs");
-    cJSON_AddStringToObject(o, "CgroupVersion", h->cgroup_version == 2 ? "2" : "1");
+    cJSON_AddStringToObject(o, "CgroupVersion", e->rt.cg.version == 2 ? "2" : "1");
 }
 
 static void add_daemon(cJSON *o, const struct engine *e, const struct host_dynamic *d)
@@ -236,7 +244,7 @@ static void add_runtime(cJSON *o, const struct engine *e)
     cJSON_AddItemToObject(o, "ContainerdCommit", commit(""));
     cJSON_AddItemToObject(o, "RuncCommit", commit(""));
     cJSON_AddItemToObject(o, "InitCommit", commit(""));
-    cJSON_AddItemToObject(o, "SecurityOptions", security_options(&e->host));
+    cJSON_AddItemToObject(o, "SecurityOptions", security_options(&e->host, &e->rt.cg));
     cJSON_AddStringToObject(o, "ProductLicense", "");
     cJSON_AddItemToObject(o, "DefaultAddressPools", address_pools(&e->cfg));
     cJSON_AddArrayToObject(o, "CDISpecDirs");
@@ -250,7 +258,7 @@ static cJSON *info_json(const struct engine *e, const struct host_dynamic *d)
     cJSON_AddStringToObject(o, "Driver", e->cfg.storage_driver);
     cJSON_AddItemToObject(o, "DriverStatus", driver_status(d));
     cJSON_AddItemToObject(o, "Plugins", plugins());
-    add_limits(o, &e->host);
+    add_limits(o, &e->rt.cg);
     add_host(o, e, d);
     add_daemon(o, e, d);
     add_runtime(o, e);

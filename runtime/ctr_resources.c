@@ -68,9 +68,6 @@ static int check_numbers(const struct ctr_resources *r, struct berr *err)
                         (long long)r->memory_swappiness);
     if (r->nano_cpus < 0 || r->cpu_shares < 0 || r->cpu_quota < -1 || r->cpu_period < 0)
         return berr_set(err, 400, EINVAL, "invalid CPU value: must not be negative");
-    if (r->nano_cpus > 0 && (r->cpu_period > 0 || r->cpu_quota > 0))
-        return berr_set(err, 400, EINVAL,
-                        "Conflicting options: Nano CPUs and CPU Period cannot both be set");
     if (r->blkio_weight != 0 && (r->blkio_weight < 10 || r->blkio_weight > 1000))
         return berr_set(err, 400, EINVAL, "Range of blkio weight is from 10 to 1000");
     return 0;

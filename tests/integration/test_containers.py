@@ -66,3 +66,70 @@ def test_bad_input(bb):
 def test_docker_py_run(bb):
     c = bb.client()
     assert c.containers.run("busybox", "echo py", remove=True) == b"py\n"
+
+
+def no_containers(d):
+    return d.docker("ps", "-aq").stdout.strip() == ""
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-m", "4m"], "Minimum memory limit allowed is 6MB"),
+    (["-m", "64m", "--memory-swap", "32m"], "Minimum memoryswap limit should be larger than memory limit"),
+    (["--cpus", "0.5", "--cpu-quota", "50000"], "Nano CPUs and CPU Quota cannot both be set"),
+    (["--cpus", "0.5", "--cpu-period", "50000"], "Nano CPUs and CPU Period cannot both be set"),
+    (["--cpus", "4096"], "Range of CPUs is from 0.01 to"),
+    (["--cpuset-cpus", "4095"], "Requested CPUs are not available"),
+    (["--cpuset-cpus", "0-x"], "Invalid value 0-x for cpuset cpus"),
+    (["--cpu-period", "100"], "CPU cfs period can not be less than 1ms"),
+    (["--blkio-weight", "5"], "Range of blkio weight is from 10 to 1000"),
+    (["--memory-reservation", "1m"], "Minimum memory reservation allowed is 6MB"),
+    (["--log-opt", "max-size=1x"], "invalid size: '1x'"),
+    (["--log-opt", "nosuch=1"], "unknown log opt 'nosuch'"),
+    (["--log-opt", "max-file=0"], "max-file cannot be less than 1"),
+    (["--log-driver", "syslogx"], "syslogx"),
+])
+def test_create_rejects_bad_settings(bb, args, message):
+    """Docker's create-time checks with its wording; nothing is created."""
+    r = bb.docker("create", *args, "busybox", "true", check=False)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    assert no_containers(bb)
+
+
+def test_create_stores_docker_defaults(bb):
+    """-m without --memory-swap gets twice as much swap, as Docker stores it;
+    the warnings list of the reply is a list."""
+    bb.docker("create", "--name", "mem", "-m", "64m", "busybox", "true")
+    r = bb.docker("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}", "mem")
+    assert r.stdout.split() == [str(64 << 20), str(128 << 20)]
+    reply = bb.client().api.create_container("busybox", "true", host_config={"Memory": 32 << 20})
+    assert reply["Warnings"] == [] or all(isinstance(w, str) for w in reply["Warnings"])
+    bb.docker("rm", "mem", reply["Id"])
+
+
+def test_raw_bad_input_wait_logs_attach_kill(bb):
+    """Each handler's bad input: the right status and message, no change."""
+    from httpraw import get
+    bb.docker("create", "--name", "waitee", "busybox", "true")
+    r = get(bb.sock, "/v1.47/containers/waitee/wait?condition=bad", method="POST")
+    assert r.status == 400 and b"invalid condition" in r.body
+    r = get(bb.sock, "/v1.47/containers/waitee/logs")
+    assert r.status == 400 and b"You must choose at least one stream" in r.body
+    r = get(bb.sock, "/v1.47/containers/waitee/logs?stdout=1&since=notatime")
+    assert r.status == 400 and b"since" in r.body
+    for target in ("/v1.47/containers/nosuch/logs?stdout=1",
+                   "/v1.47/containers/nosuch/attach?stream=1&stdout=1"):
+        method = "POST" if "attach" in target else "GET"
+        r = get(bb.sock, target, method=method)
+        assert r.status == 404 and b"No such container: nosuch" in r.body
+    r = get(bb.sock, "/v1.47/containers/waitee/kill?signal=SIGNOPE", method="POST")
+    assert r.status == 400 and b"Invalid signal: SIGNOPE" in r.body
+    assert bb.docker("inspect", "-f", "{{.State.Status}}", "waitee").stdout.strip() == "created"
+    bb.docker("rm", "waitee")
+
+
+def test_info_counts_containers(bb):
+    bb.docker("create", "--name", "c1", "busybox", "true")
+    bb.docker("run", "-d", "--name", "c2", "busybox", "sleep", "60")
+    r = bb.docker("info", "-f", "{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}")
+    assert r.stdout.split() == ["2", "1", "1"]
+    bb.docker("rm", "-f", "c1", "c2")
