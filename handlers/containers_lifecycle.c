@@ -75,13 +75,25 @@ struct restart_ctx {
     struct container *c;
 };
 
+/* Docker reports a restart as kill/die/stop, start, then "restart". */
+static void restart_started(void *ud, const struct berr *err)
+{
+    struct restart_ctx *rc = ud;
+    if (!err->status)
+        rt_event(rc->rt, rc->c, "restart", NULL);
+    reply_done(rc->req, err);
+    ctr_unref(rc->c);
+    free(rc);
+}
+
 static void restart_stopped(void *ud, const struct berr *err)
 {
     struct restart_ctx *rc = ud;
-    if (err->status || rc->c->removed)
-        reply_done(rc->req, err->status ? err : &(struct berr){404, "container removed"});
-    else
-        rt_start(rc->rt, rc->c, reply_done, rc->req);
+    if (!err->status && !rc->c->removed) {
+        rt_start(rc->rt, rc->c, restart_started, rc);
+        return;
+    }
+    reply_done(rc->req, err->status ? err : &(struct berr){404, "container removed"});
     ctr_unref(rc->c);
     free(rc);
 }

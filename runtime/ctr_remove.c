@@ -67,19 +67,23 @@ static void remove_now(struct rt *rt, struct container *c, rt_done_fn done, void
     (void)job_queue(rt->loop, &rj->job);
 }
 
+/* Force removal kills as Docker's rm -f does: one SIGKILL ("kill" then
+ * "die", no "stop" event and no grace period), then removal once the
+ * process is gone and its cleanup is done. */
 struct remove_wait {
+    struct ctr_waiter w;
     struct rt *rt;
     struct container *c;
     rt_done_fn done;
     void *ud;
 };
 
-static void killed(void *ud, const struct berr *err)
+static void killed(void *ud, int exit_code, const char *error)
 {
     struct remove_wait *rw = ud;
-    if (err->status)
-        rw->done(rw->ud, err);
-    else if (rw->c->removed)
+    (void)exit_code;
+    (void)error;
+    if (rw->c->removed)
         rw->done(rw->ud, &(struct berr){0});
     else
         rt_remove(rw->rt, rw->c, false, rw->done, rw->ud);
@@ -111,7 +115,11 @@ void rt_remove(struct rt *rt, struct container *c, bool force, rt_done_fn done, 
         done(ud, &err);
         return;
     }
-    *rw = (struct remove_wait){rt, c, done, ud};
+    *rw = (struct remove_wait){{.cond = WAIT_NOT_RUNNING, .fn = killed, .ud = rw}, rt, c, done, ud};
     ctr_ref(c);
-    rt_stop(rt, c, "SIGKILL", 0, killed, rw);
+    ctr_restart_cancel(c);
+    c->st.manually_stopped = true; /* a restart policy must not bring it back */
+    if (ctr_is_running(c) && rt_kill(rt, c, SIGKILL, &err) < 0)
+        log_warn("rm -f %.12s: %s", c->id, err.msg);
+    rt_wait(rt, c, &rw->w);
 }
