@@ -133,3 +133,39 @@ def test_info_counts_containers(bb):
     r = bb.docker("info", "-f", "{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}")
     assert r.stdout.split() == ["2", "1", "1"]
     bb.docker("rm", "-f", "c1", "c2")
+
+
+def test_run_pulls_a_missing_image(daemon, registry, busybox_image):
+    """create answers 404 "No such image", so the CLI pulls and retries."""
+    registry.push_image(busybox_image, "library/bb", "v1")
+    ref = f"{registry.host}/library/bb:v1"
+    r = daemon.docker("run", "--rm", ref, "echo", "pulled")
+    assert r.stdout.strip().splitlines()[-1] == "pulled"
+    assert f"Unable to find image '{ref}' locally" in r.stderr
+    assert daemon.docker("images", "-q", ref).stdout.strip() != ""
+
+
+def test_docker_py_wait_conditions_and_follow(bb):
+    """wait next-exit returns at the next exit only; removed returns once the
+    container is gone; logs(stream, follow) ends when the container does."""
+    import threading
+    api = bb.client().api
+    cid = api.create_container("busybox", ["sh", "-c", "echo one; read x; echo two; exit 4"],
+                               stdin_open=True)["Id"]
+    results = {}
+    t1 = threading.Thread(target=lambda: results.update(nx=api.wait(cid, condition="next-exit")))
+    t2 = threading.Thread(target=lambda: results.update(rm=api.wait(cid, condition="removed")))
+    t1.start()
+    t2.start()
+    api.start(cid)
+    sock = api.attach_socket(cid, params={"stdin": 1, "stream": 1})
+    lines = api.logs(cid, stream=True, follow=True)
+    assert next(lines) == b"one\n"
+    sock._sock.sendall(b"go\n")
+    assert list(lines) == [b"two\n"]
+    t1.join(10)
+    assert results["nx"]["StatusCode"] == 4 and "rm" not in results
+    sock.close()
+    api.remove_container(cid)
+    t2.join(10)
+    assert results["rm"]["StatusCode"] == 4
