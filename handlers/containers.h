@@ -49,4 +49,12 @@ void h_containers_logs(struct srv_req *req);
 /* containers_attach.c */
 void h_containers_attach(struct srv_req *req);
 
+/* containers_top.c */
+void h_containers_top(struct srv_req *req);
+
+/* containers_update.c */
+void h_containers_update(struct srv_req *req);
+
+/* containers_prune.c: h_containers_prune, declared with the lifecycle. */
+
 #endif

@@ -1,6 +1,7 @@
 /* GET /containers/{name}/json (ContainerJSON) and the shared pieces of the
  * container documents. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/jsonutil.h"
@@ -8,6 +9,7 @@
 #include "containers.h"
 #include "containers_shape.h"
 #include "runtime/ctr_config.h"
+#include "runtime/ctr_manage.h"
 
 static void add_time(cJSON *o, const char *key, int64_t ns)
 {
@@ -115,9 +117,43 @@ cJSON *ctr_inspect_json(struct engine *e, const struct container *c)
     return o;
 }
 
+/* inspect --size: the document as it was asked for, sizes added once
+ * measured on a worker. */
+struct inspect_size {
+    struct srv_req *req;
+    cJSON *doc;
+    int64_t image_size;
+};
+
+static void inspect_sized(void *ud, const int64_t *size_rw, size_t n)
+{
+    struct inspect_size *is = ud;
+    int64_t rw = n > 0 && size_rw[0] > 0 ? size_rw[0] : 0;
+    json_add_int64(is->doc, "SizeRw", rw);
+    json_add_int64(is->doc, "SizeRootFs", rw + is->image_size);
+    is->req->on_abort = NULL;
+    srv_reply_json(is->req, 200, is->doc);
+    free(is);
+}
+
 void h_containers_inspect(struct srv_req *req)
 {
     struct container *c = ctr_from_req(req);
-    if (c)
-        srv_reply_json(req, 200, ctr_inspect_json(srv_req_ctx(req), c));
+    if (!c)
+        return;
+    struct engine *e = srv_req_ctx(req);
+    cJSON *doc = ctr_inspect_json(e, c);
+    if (!srv_req_query_bool(req, "size")) {
+        srv_reply_json(req, 200, doc);
+        return;
+    }
+    struct inspect_size *is = calloc(1, sizeof(*is));
+    if (!is) {
+        cJSON_Delete(doc);
+        srv_reply_error(req, 500, "out of memory");
+        return;
+    }
+    *is = (struct inspect_size){req, doc, rt_image_size(&e->rt, c)};
+    req->on_abort = ctr_req_abort_ignore; /* inspect_sized still ends the request */
+    rt_sizes(&e->rt, &c, 1, inspect_sized, is);
 }

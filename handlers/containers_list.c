@@ -12,6 +12,7 @@
 #include "containers_shape.h"
 #include "filters.h"
 #include "runtime/ctr_config.h"
+#include "runtime/ctr_manage.h"
 
 struct list_opts {
     bool all, size;
@@ -93,7 +94,7 @@ static void add_command(cJSON *o, const struct container *c)
     cJSON_AddStringToObject(o, "Command", cmd);
 }
 
-static cJSON *summary(const struct list_opts *lo, const struct container *c, int64_t now)
+static cJSON *summary(const struct container *c, int64_t now)
 {
     cJSON *o = cJSON_CreateObject(), *names = cJSON_AddArrayToObject(o, "Names");
     char name[260], status[128];
@@ -115,11 +116,6 @@ static cJSON *summary(const struct list_opts *lo, const struct container *c, int
     cJSON_AddStringToObject(hc, "NetworkMode", c->hc.network_mode);
     cJSON_AddItemToObject(o, "NetworkSettings", ctr_network_settings_json(c, false));
     cJSON_AddItemToObject(o, "Mounts", ctr_mounts_json(c));
-    if (lo->size) {
-        cJSON_AddNumberToObject(o, "SizeRw", 0);
-        struct image *img = store_image_by_id(lo->e->store, c->image_id);
-        json_add_int64(o, "SizeRootFs", img ? img->size : 0);
-    }
     return o;
 }
 
@@ -161,6 +157,54 @@ static int parse_opts(struct srv_req *req, struct list_opts *o, struct berr *err
     return 0;
 }
 
+/* A size=1 list waiting for the writable layers to be measured. */
+struct list_sizes {
+    struct srv_req *req;
+    cJSON *arr;
+    int64_t *image_size; /* per summary, read when the list was made */
+};
+
+/* SizeRw as measured; SizeRootFs adds the image (moby: rw + image). A
+ * layer that could not be measured counts as empty. */
+static void sizes_done(void *ud, const int64_t *size_rw, size_t n)
+{
+    struct list_sizes *ls = ud;
+    size_t i = 0;
+    cJSON *o;
+    cJSON_ArrayForEach(o, ls->arr)
+    {
+        int64_t rw = i < n && size_rw[i] > 0 ? size_rw[i] : 0;
+        json_add_int64(o, "SizeRw", rw);
+        json_add_int64(o, "SizeRootFs", rw + ls->image_size[i]);
+        i++;
+    }
+    ls->req->on_abort = NULL;
+    srv_reply_json(ls->req, 200, ls->arr);
+    free(ls->image_size);
+    free(ls);
+}
+
+/* Measures the listed containers' layers on a worker, then replies. */
+static void reply_with_sizes(struct srv_req *req, struct engine *e, cJSON *arr,
+                             struct container **v, size_t n)
+{
+    struct list_sizes *ls = calloc(1, sizeof(*ls));
+    if (ls)
+        ls->image_size = calloc(n + 1, sizeof(*ls->image_size));
+    if (!ls || !ls->image_size) {
+        free(ls);
+        cJSON_Delete(arr);
+        srv_reply_error(req, 500, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        ls->image_size[i] = rt_image_size(&e->rt, v[i]);
+    ls->req = req;
+    ls->arr = arr;
+    req->on_abort = ctr_req_abort_ignore; /* sizes_done still ends the request */
+    rt_sizes(&e->rt, v, n, sizes_done, ls);
+}
+
 void h_containers_list(struct srv_req *req)
 {
     if (!ctr_ready(req))
@@ -183,9 +227,14 @@ void h_containers_list(struct srv_req *req)
     qsort(v, n, sizeof(*v), cmp_created);
     cJSON *arr = cJSON_CreateArray();
     int64_t now = time_now_ns();
-    for (size_t i = 0; i < n && (o.limit <= 0 || (int64_t)i < o.limit); i++)
-        cJSON_AddItemToArray(arr, summary(&o, v[i], now));
-    free(v);
+    if (o.limit > 0 && (int64_t)n > o.limit)
+        n = (size_t)o.limit;
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, summary(v[i], now));
     filters_done(&o.f);
-    srv_reply_json(req, 200, arr);
+    if (o.size && v)
+        reply_with_sizes(req, o.e, arr, v, n);
+    else
+        srv_reply_json(req, 200, arr);
+    free(v);
 }

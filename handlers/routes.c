@@ -30,6 +30,7 @@ static const struct srv_route routes[] = {
     {SRV_POST, "/auth",          h_auth,          0},
     {SRV_POST,   "/containers/create",         h_containers_create,  0},
     {SRV_GET,    "/containers/json",           h_containers_list,    0},
+    {SRV_POST,   "/containers/prune",          h_containers_prune,   0},
     {SRV_GET,    "/containers/{name}/json",    h_containers_inspect, 0},
     {SRV_POST,   "/containers/{name}/start",   h_containers_start,   0},
     {SRV_POST,   "/containers/{name}/stop",    h_containers_stop,    0},
@@ -39,6 +40,8 @@ static const struct srv_route routes[] = {
     {SRV_POST,   "/containers/{name}/rename",  h_containers_rename,  0},
     {SRV_POST,   "/containers/{name}/attach",  h_containers_attach,  0},
     {SRV_GET,    "/containers/{name}/logs",    h_containers_logs,    0},
+    {SRV_GET,    "/containers/{name}/top",     h_containers_top,     0},
+    {SRV_POST,   "/containers/{name}/update",  h_containers_update,  0},
     {SRV_DELETE, "/containers/{name}",         h_containers_delete,  0},
 };
 /* clang-format on */
