@@ -57,4 +57,10 @@ void h_containers_update(struct srv_req *req);
 
 /* containers_prune.c: h_containers_prune, declared with the lifecycle. */
 
+/* Every container's /containers/json summary with SizeRw and SizeRootFs
+ * (layers measured on a worker), handed to done, which owns arr and ends
+ * the request (docker system df). */
+typedef void (*ctr_summaries_fn)(struct srv_req *req, cJSON *arr);
+void ctr_summaries_sized(struct srv_req *req, ctr_summaries_fn done);
+
 #endif

@@ -162,6 +162,7 @@ struct list_sizes {
     struct srv_req *req;
     cJSON *arr;
     int64_t *image_size; /* per summary, read when the list was made */
+    ctr_summaries_fn done;
 };
 
 /* SizeRw as measured; SizeRootFs adds the image (moby: rw + image). A
@@ -179,14 +180,19 @@ static void sizes_done(void *ud, const int64_t *size_rw, size_t n)
         i++;
     }
     ls->req->on_abort = NULL;
-    srv_reply_json(ls->req, 200, ls->arr);
+    ls->done(ls->req, ls->arr);
     free(ls->image_size);
     free(ls);
 }
 
+static void reply_list(struct srv_req *req, cJSON *arr)
+{
+    srv_reply_json(req, 200, arr);
+}
+
 /* Measures the listed containers' layers on a worker, then replies. */
 static void reply_with_sizes(struct srv_req *req, struct engine *e, cJSON *arr,
-                             struct container **v, size_t n)
+                             struct container **v, size_t n, ctr_summaries_fn done)
 {
     struct list_sizes *ls = calloc(1, sizeof(*ls));
     if (ls)
@@ -201,6 +207,7 @@ static void reply_with_sizes(struct srv_req *req, struct engine *e, cJSON *arr,
         ls->image_size[i] = rt_image_size(&e->rt, v[i]);
     ls->req = req;
     ls->arr = arr;
+    ls->done = done;
     req->on_abort = ctr_req_abort_ignore; /* sizes_done still ends the request */
     rt_sizes(&e->rt, v, n, sizes_done, ls);
 }
@@ -233,8 +240,33 @@ void h_containers_list(struct srv_req *req)
         cJSON_AddItemToArray(arr, summary(v[i], now));
     filters_done(&o.f);
     if (o.size && v)
-        reply_with_sizes(req, o.e, arr, v, n);
+        reply_with_sizes(req, o.e, arr, v, n, reply_list);
     else
         srv_reply_json(req, 200, arr);
+    free(v);
+}
+
+void ctr_summaries_sized(struct srv_req *req, ctr_summaries_fn done)
+{
+    struct engine *e = srv_req_ctx(req);
+    struct ctr_table *t = &e->rt.ctrs;
+    struct container **v = calloc(t->by_id.len + 1, sizeof(*v));
+    cJSON *arr = cJSON_CreateArray();
+    if (!v || !arr) {
+        free(v);
+        cJSON_Delete(arr);
+        srv_reply_error(req, 500, "out of memory");
+        return;
+    }
+    size_t n = 0;
+    const char *k;
+    void *val;
+    for (size_t i = 0; map_next(&t->by_id, &i, &k, &val);)
+        v[n++] = val;
+    qsort(v, n, sizeof(*v), cmp_created);
+    int64_t now = time_now_ns();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, summary(v[i], now));
+    reply_with_sizes(req, e, arr, v, n, done);
     free(v);
 }

@@ -5,6 +5,7 @@
 
 #include "berth_version.h"
 #include "common/jsonutil.h"
+#include "containers.h"
 #include "engine.h"
 #include "images.h"
 #include "images_json.h"
@@ -70,8 +71,29 @@ static int check_df_types(struct srv_req *req, struct berr *err)
 }
 
 /* Images come from the image store (an engine run without one, as the spec
- * and fuzz harnesses do, reports none); containers and volumes once those
- * stores exist. */
+ * and fuzz harnesses do, reports none), containers from the runtime with
+ * their layers measured on a worker; volumes once that store exists. */
+static void df_reply(struct srv_req *req, cJSON *containers)
+{
+    const struct engine *e = srv_req_ctx(req);
+    const struct store *s = e ? e->store : NULL;
+    cJSON *images = s ? images_df_summaries(s, req->api_minor) : cJSON_CreateArray();
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !images || !containers) {
+        cJSON_Delete(o);
+        cJSON_Delete(images);
+        cJSON_Delete(containers);
+        srv_reply_error(req, 500, "out of memory");
+        return;
+    }
+    json_add_int64(o, "LayersSize", s ? images_layers_size(s) : 0);
+    cJSON_AddItemToObject(o, "Images", images);
+    cJSON_AddItemToObject(o, "Containers", containers);
+    cJSON_AddArrayToObject(o, "Volumes");
+    cJSON_AddArrayToObject(o, "BuildCache");
+    srv_reply_json(req, 200, o);
+}
+
 void h_system_df(struct srv_req *req)
 {
     const struct engine *e = srv_req_ctx(req);
@@ -80,19 +102,8 @@ void h_system_df(struct srv_req *req)
         srv_reply_berr(req, &err);
         return;
     }
-    const struct store *s = e ? e->store : NULL;
-    cJSON *images = s ? images_df_summaries(s, req->api_minor) : cJSON_CreateArray();
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !images) {
-        cJSON_Delete(o);
-        cJSON_Delete(images);
-        srv_reply_error(req, 500, "out of memory");
-        return;
-    }
-    json_add_int64(o, "LayersSize", s ? images_layers_size(s) : 0);
-    cJSON_AddItemToObject(o, "Images", images);
-    cJSON_AddArrayToObject(o, "Containers");
-    cJSON_AddArrayToObject(o, "Volumes");
-    cJSON_AddArrayToObject(o, "BuildCache");
-    srv_reply_json(req, 200, o);
+    if (e && e->store && e->rt.ctrs.root)
+        ctr_summaries_sized(req, df_reply);
+    else
+        df_reply(req, cJSON_CreateArray());
 }

@@ -169,3 +169,16 @@ def test_docker_py_wait_conditions_and_follow(bb):
     api.remove_container(cid)
     t2.join(10)
     assert results["rm"]["StatusCode"] == 4
+
+
+def test_system_df_counts_container_layers(bb):
+    bb.docker("run", "--name", "dfc", "busybox", "sh", "-c", "head -c 1048576 /dev/zero > /big")
+    df = bb.client().api.df()
+    (c,) = df["Containers"]
+    assert c["Names"] == ["/dfc"] and c["State"] == "exited"
+    assert 1 << 20 <= c["SizeRw"] < (1 << 20) + 64 * 1024
+    assert c["SizeRootFs"] > c["SizeRw"]
+    r = bb.docker("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Reclaimable}}")
+    assert "Containers 1 1.049MB (100%)" in r.stdout.splitlines()
+    bb.docker("rm", "dfc")
+    assert bb.client().api.df()["Containers"] == []
