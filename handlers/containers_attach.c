@@ -3,13 +3,22 @@
  * Docker's 8-byte stream header unless the container has a TTY; stdin bytes
  * go to the container. On the client's half-close: a non-TTY container with
  * StdinOnce gets its stdin closed and output keeps flowing; otherwise the
- * session ends (API-NOTES §4.4). The server closes when the process exits. */
+ * session ends (API-NOTES §4.4). The server closes when the process exits.
+ *
+ * A client that does not read makes the container wait, as Docker's attach
+ * copy blocks: past ATTACH_HIGH_WATER bytes queued on the connection the
+ * runtime stops reading the container's output until the queue drains
+ * below the server's low-water mark (on_drain) or the client leaves. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/jsonutil.h"
 #include "containers.h"
+
+#define ATTACH_HIGH_WATER (1024 * 1024)
+/* One stream frame: header and payload go out in a single write. */
+#define FRAME_MAX (64 * 1024 + 8)
 
 struct attach_req {
     struct ctr_attach a;
@@ -24,26 +33,46 @@ static void end_session(struct attach_req *ar)
         rt_detach(&ar->a);
     ar->attached = false;
     ar->req->on_abort = NULL;
+    ar->req->on_drain = NULL;
     srv_hijack_end(ar->req);
     ctr_unref(ar->c);
     free(ar);
 }
 
+static void write_frame(struct attach_req *ar, int stream, const char *data, size_t len)
+{
+    static unsigned char frame[FRAME_MAX]; /* loop thread only; the write copies it */
+    if (len > FRAME_MAX - 8) {
+        write_frame(ar, stream, data, FRAME_MAX - 8);
+        write_frame(ar, stream, data + (FRAME_MAX - 8), len - (FRAME_MAX - 8));
+        return;
+    }
+    frame[0] = (unsigned char)stream;
+    frame[1] = frame[2] = frame[3] = 0;
+    frame[4] = (unsigned char)(len >> 24);
+    frame[5] = (unsigned char)(len >> 16);
+    frame[6] = (unsigned char)(len >> 8);
+    frame[7] = (unsigned char)len;
+    memcpy(frame + 8, data, len);
+    srv_raw_write(ar->req, frame, len + 8);
+}
+
 static void on_output(void *ud, int stream, const char *data, size_t len)
 {
     struct attach_req *ar = ud;
-    if (!ar->tty) {
-        unsigned char h[8] = {(unsigned char)stream,
-                              0,
-                              0,
-                              0,
-                              (unsigned char)(len >> 24),
-                              (unsigned char)(len >> 16),
-                              (unsigned char)(len >> 8),
-                              (unsigned char)len};
-        srv_raw_write(ar->req, h, sizeof(h));
-    }
-    srv_raw_write(ar->req, data, len);
+    if (ar->tty)
+        srv_raw_write(ar->req, data, len);
+    else
+        write_frame(ar, stream, data, len);
+    if (srv_req_queued(ar->req) > ATTACH_HIGH_WATER)
+        rt_attach_block(&ar->a, true);
+}
+
+static void on_drain(struct srv_req *req)
+{
+    struct attach_req *ar = req->data;
+    if (ar->attached)
+        rt_attach_block(&ar->a, false);
 }
 
 static void on_end(void *ud)
@@ -104,6 +133,7 @@ void h_containers_attach(struct srv_req *req)
         .ud = ar};
     req->data = ar;
     req->on_abort = on_abort;
+    req->on_drain = on_drain;
     const char *ctype = ar->tty || req->api_minor < 42
                             ? "application/vnd.docker.raw-stream"
                             : "application/vnd.docker.multiplexed-stream";

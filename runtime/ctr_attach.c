@@ -10,12 +10,33 @@
 
 void rt_attach(struct container *c, struct ctr_attach *a)
 {
+    a->c = c;
+    a->blocked = false;
     list_add_tail(&c->attaches, &a->link);
+}
+
+void rt_attach_block(struct ctr_attach *a, bool blocked)
+{
+    if (a->blocked == blocked)
+        return;
+    a->blocked = blocked;
+    if (a->c && a->c->rt)
+        ctr_out_update(a->c->rt);
 }
 
 void rt_detach(struct ctr_attach *a)
 {
     list_del(&a->link);
+    rt_attach_block(a, false); /* a client that left never holds output back */
+    a->c = NULL;
+}
+
+bool ctr_attach_blocked(const struct container *c)
+{
+    for (const struct list *it = c->attaches.next; it != &c->attaches; it = it->next)
+        if (container_of(it, struct ctr_attach, link)->blocked)
+            return true;
+    return false;
 }
 
 void ctr_attach_output(struct container *c, int stream, const char *data, size_t len)
@@ -34,6 +55,8 @@ void ctr_attach_end_all(struct container *c)
     while (!list_empty(&c->attaches)) {
         struct ctr_attach *a = container_of(c->attaches.next, struct ctr_attach, link);
         list_del(&a->link);
+        a->blocked = false;
+        a->c = NULL;
         a->end(a->ud);
     }
 }

@@ -62,11 +62,21 @@ struct ctr_runtime {
     int stdin_fd;
     uv_pipe_t in;
     bool in_open;
+    bool reading[2]; /* uv_read_start is in effect on out[i] */
+    bool log_full;   /* the log writer asked us to wait for its drain */
     struct logw *log;
     struct cgroup cg;
     bool exited, log_closing, log_closed, cleanup_started, finishing;
     int exit_code;
-    int open_handles;
+    uint64_t exited_at_ms; /* uv_now when the process was collected */
+    int open_handles;      /* uv handles open plus jobs in flight that use it */
+    /* OOM watch (ctr_oom.c): a uv_poll on cgroup_oom_watch_fd. */
+    uv_poll_t oom_poll;
+    uv_timer_t oom_timer; /* re-reads the counter shortly after a wake-up */
+    int oom_fd;
+    int oom_retries;
+    bool oom_polling, oom_counting, oom_recount;
+    uint64_t ooms_reported; /* oom_kill count already published as events */
     uv_timer_t stop_timer;
     bool stop_timer_on;
     bool stop_requested;
@@ -82,6 +92,11 @@ struct ctr_stop_waiter {
 /* ctr_proc.c: close callback of every handle in struct ctr_runtime (the
  * last one frees it once the container has finished). */
 void ctr_handle_closed(uv_handle_t *h);
+/* Drops one of r->open_handles taken by a job (same rule as a handle). */
+void ctr_runtime_release(struct ctr_runtime *r);
+/* Starts or stops reading stdout/stderr: reading pauses while the log writer
+ * is full or an attached client is blocked, and resumes when neither is. */
+void ctr_out_update(struct ctr_runtime *r);
 /* ctr_proc.c: takes the process from a finished start job. */
 void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj);
 /* Sends sig through the pidfd. */
@@ -89,6 +104,8 @@ int ctr_proc_signal(struct container *c, int sig);
 
 /* ctr_attach.c */
 void ctr_attach_output(struct container *c, int stream, const char *data, size_t len);
+/* Whether an attached client holds the container's output back. */
+bool ctr_attach_blocked(const struct container *c);
 void ctr_attach_end_all(struct container *c);
 /* Opens the stdin pipe on the loop and flushes what attach buffered. */
 void ctr_stdin_open(struct ctr_runtime *r);
@@ -104,7 +121,42 @@ void ctr_stopped(struct ctr_runtime *r);
 /* ctr_restart.c: applies the restart policy to an exited container. */
 void ctr_restart_maybe(struct rt *rt, struct container *c);
 void ctr_restart_cancel(struct container *c);
-/* Docker's backoff: next delay from the previous one and the run time. */
+/* Docker's backoff: next delay from the previous one (0: none yet) and how
+ * long the container ran; 100 ms doubling to 60 s, back to 100 ms after a
+ * run of 10 s or more. */
 int64_t ctr_restart_next_delay(int64_t prev_ms, int64_t ran_ns);
+
+/* What Docker's restart manager decides from (pure, for the unit test). */
+struct restart_facts {
+    enum ctr_restart policy;
+    int max_retries; /* on-failure:N; 0 = no limit */
+    int restart_count;
+    int exit_code;
+    bool manually_stopped;
+};
+/* After an exit: always/unless-stopped unless stopped by the user,
+ * on-failure for a non-zero code within the retry limit. */
+bool ctr_restart_after_exit(const struct restart_facts *f);
+/* At daemon start (moby's ShouldRestart in restore()): always even when it
+ * had been stopped by the user, unless-stopped only when it had not,
+ * on-failure for a non-zero code within the retry limit. */
+bool ctr_restart_at_boot(const struct restart_facts *f);
+void ctr_restart_facts_of(const struct container *c, struct restart_facts *ret);
+
+/* ctr_oom.c: watches the cgroup's OOM notifications while the container
+ * runs and publishes an "oom" event each time the oom_kill count rises. */
+void ctr_oom_watch_start(struct ctr_runtime *r);
+void ctr_oom_watch_stop(struct ctr_runtime *r);
+/* Publishes "oom" if count is above what was already reported. */
+void ctr_oom_seen(struct ctr_runtime *r, uint64_t count);
+
+/* ctr_reconcile.c (startup, blocking): a container recorded as running
+ * (or caught mid-start) whose processes survived the daemon is killed
+ * through its cgroup; the cgroup is removed and the root unmounted; a
+ * container that was running becomes exited with Docker's 255. */
+void ctr_reconcile_sync(struct rt *rt, struct container *c);
+/* Then (loop): restarts what the restart policies bring back and removes
+ * AutoRemove containers, as moby's restore() does. */
+void ctr_reconcile_restart(struct rt *rt);
 
 #endif

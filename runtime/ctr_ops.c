@@ -56,7 +56,9 @@ int rt_kill(struct rt *rt, struct container *c, int sig, struct berr *err)
     int r = ctr_proc_signal(c, sig);
     if (r < 0 && r != -ESRCH)
         return berr_errno(err, 500, -r, "cannot kill container %s", c->id);
-    if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT)
+    /* The daemon stopping its containers is not the user stopping them:
+     * their restart policies apply when it comes back (moby does the same). */
+    if ((sig == SIGKILL || sig == SIGTERM || sig == SIGINT) && !rt->shutting_down)
         c->st.manually_stopped = true;
     char num[16];
     snprintf(num, sizeof(num), "%d", sig);
@@ -92,7 +94,7 @@ void rt_stop(struct rt *rt, struct container *c, const char *signal, int timeout
     if (!sw) {
         /* not running (any more), or waiting to be restarted */
         if (c->restart_timer) {
-            c->st.manually_stopped = true;
+            c->st.manually_stopped |= !rt->shutting_down;
             ctr_restart_cancel(c);
             rt_save_state(rt, c);
         }
@@ -102,7 +104,8 @@ void rt_stop(struct rt *rt, struct container *c, const char *signal, int timeout
     sw->done = done;
     sw->ud = ud;
     list_add_tail(&r->stop_waiters, &sw->link);
-    c->st.manually_stopped = true;
+    if (!rt->shutting_down)
+        c->st.manually_stopped = true;
     if (timeout_s < 0)
         timeout_s = (int)json_get_int64(c->config, "StopTimeout", 10);
     if (r->stop_requested)
@@ -189,13 +192,14 @@ void rt_shutdown(struct rt *rt, void (*done)(void *ud), void *ud)
     void *v;
     for (size_t i = 0; map_next(&rt->ctrs.by_id, &i, &k, &v);) {
         struct container *c = v;
-        ctr_restart_cancel(c);
+        if (c->restart_timer) {
+            ctr_restart_cancel(c); /* exited, and its policy applies at next start */
+            rt_save_state(rt, c);
+        }
         if (!c->rt)
             continue;
         sc->pending++;
-        bool manual = c->st.manually_stopped;
         rt_stop(rt, c, NULL, -1, one_stopped, sc);
-        c->st.manually_stopped = manual; /* restart policies apply at next start */
     }
     one_stopped(sc, NULL);
 }

@@ -13,6 +13,22 @@
 
 #define DOC_MAX (16 << 20)
 
+/* Times are nanoseconds since the epoch, past 2^53: a JSON number would come
+ * back through cJSON's double rounded, so they are kept as decimal strings
+ * (numbers written by older builds are still read). */
+static void add_ns(cJSON *o, const char *key, int64_t ns)
+{
+    char s[24];
+    snprintf(s, sizeof(s), "%lld", (long long)ns);
+    cJSON_AddStringToObject(o, key, s);
+}
+
+static int64_t get_ns(const cJSON *o, const char *key)
+{
+    const char *s = json_get_str(o, key);
+    return s ? strtoll(s, NULL, 10) : json_get_int64(o, key, 0);
+}
+
 char *ctr_config_doc(const struct container *c)
 {
     cJSON *o = cJSON_CreateObject();
@@ -20,7 +36,7 @@ char *ctr_config_doc(const struct container *c)
         return NULL;
     cJSON_AddStringToObject(o, "Id", c->id);
     cJSON_AddStringToObject(o, "Name", c->name);
-    json_add_int64(o, "Created", c->created_ns);
+    add_ns(o, "Created", c->created_ns);
     cJSON_AddStringToObject(o, "Image", c->image_id);
     cJSON_AddStringToObject(o, "ImageName", c->image_name ? c->image_name : "");
     cJSON_AddItemReferenceToObject(o, "Config", c->config);
@@ -44,8 +60,8 @@ char *ctr_state_doc(const struct ctr_state *st)
     cJSON_AddBoolToObject(o, "ManuallyStopped", st->manually_stopped);
     cJSON_AddBoolToObject(o, "HasBeenStarted", st->has_been_started);
     cJSON_AddNumberToObject(o, "RestartCount", st->restart_count);
-    json_add_int64(o, "StartedAt", st->started_ns);
-    json_add_int64(o, "FinishedAt", st->finished_ns);
+    add_ns(o, "StartedAt", st->started_ns);
+    add_ns(o, "FinishedAt", st->finished_ns);
     cJSON_AddStringToObject(o, "Error", st->error);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -62,8 +78,8 @@ static void state_from(const cJSON *o, struct ctr_state *st)
     st->manually_stopped = json_get_bool(o, "ManuallyStopped");
     st->has_been_started = json_get_bool(o, "HasBeenStarted");
     st->restart_count = (int)json_get_int64(o, "RestartCount", 0);
-    st->started_ns = json_get_int64(o, "StartedAt", 0);
-    st->finished_ns = json_get_int64(o, "FinishedAt", 0);
+    st->started_ns = get_ns(o, "StartedAt");
+    st->finished_ns = get_ns(o, "FinishedAt");
     const char *e = json_get_str(o, "Error");
     snprintf(st->error, sizeof(st->error), "%s", e ? e : "");
 }
@@ -90,7 +106,7 @@ static int container_from(cJSON *doc, const cJSON *state, const char *root, stru
     struct container *c = ctr_new(id, name, root);
     if (!c)
         return berr_set(err, 500, ENOMEM, "out of memory");
-    c->created_ns = json_get_int64(cfg, "Created", 0);
+    c->created_ns = get_ns(cfg, "Created");
     snprintf(c->image_id, sizeof(c->image_id), "%s", json_get_str(cfg, "Image") ?: "");
     c->image_name = strdup(json_get_str(cfg, "ImageName") ?: "");
     c->config = detach(doc, "Config");

@@ -17,10 +17,14 @@
 #include "common/macros.h"
 #include "common/timeutil.h"
 #include "ctr_internal.h"
+#include "ctr_validate.h"
 
 /* Output still open this long after the process exited (a daemonised child
- * in a shared pid namespace holds it) is cut off. */
+ * in a shared pid namespace holds it) is cut off. While an attached client
+ * or the log holds reading back, the grace is extended, up to Docker's 10 s
+ * wait for its log copier. */
 #define DRAIN_GRACE_MS 2000
+#define DRAIN_MAX_MS   10000
 #define READ_CHUNK     (64 * 1024)
 
 struct cleanup_job {
@@ -32,14 +36,18 @@ struct cleanup_job {
 
 static void maybe_finish(struct ctr_runtime *r);
 
-void ctr_handle_closed(uv_handle_t *h)
+void ctr_runtime_release(struct ctr_runtime *r)
 {
-    struct ctr_runtime *r = h->data;
     if (--r->open_handles == 0 && r->finishing) {
         struct container *c = r->c;
         free(r);
         ctr_unref(c);
     }
+}
+
+void ctr_handle_closed(uv_handle_t *h)
+{
+    ctr_runtime_release(h->data);
 }
 
 static void close_handle(struct ctr_runtime *r, uv_handle_t *h)
@@ -57,18 +65,40 @@ static void alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *b)
     *b = uv_buf_init(buf, sizeof(buf));
 }
 
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+static bool output_held(const struct ctr_runtime *r)
+{
+    return r->log_full || ctr_attach_blocked(r->c);
+}
+
+void ctr_out_update(struct ctr_runtime *r)
+{
+    bool want = !output_held(r);
+    for (int i = 0; i < 2; i++) {
+        if (!r->out_open[i] || r->out_eof[i] || r->reading[i] == want)
+            continue;
+        uv_stream_t *s = (uv_stream_t *)&r->out[i];
+        if (want && uv_read_start(s, alloc_cb, read_cb) < 0)
+            continue;
+        if (!want)
+            uv_read_stop(s);
+        r->reading[i] = want;
+    }
+}
+
 static void log_drained(struct logw *w, void *ud)
 {
     struct ctr_runtime *r = ud;
     (void)w;
-    for (int i = 0; i < 2; i++)
-        if (r->out_open[i] && !r->out_eof[i])
-            uv_read_start((uv_stream_t *)&r->out[i], alloc_cb, NULL);
+    r->log_full = false;
+    ctr_out_update(r);
 }
 
 static void pipe_eof(struct ctr_runtime *r, int i)
 {
     r->out_eof[i] = true;
+    r->reading[i] = false;
     if (r->log)
         logw_flush_partial(r->log, i + 1, time_now_ns());
     if (r->out_open[i]) {
@@ -90,9 +120,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         return;
     ctr_attach_output(r->c, i + 1, b->base, (size_t)n);
     if (r->log && logw_write(r->log, i + 1, b->base, (size_t)n, time_now_ns()) == LOGW_FULL)
-        for (int j = 0; j < 2; j++)
-            if (r->out_open[j])
-                uv_read_stop((uv_stream_t *)&r->out[j]);
+        r->log_full = true;
+    ctr_out_update(r); /* a client or the log may have filled up */
 }
 
 static int exit_code_of(const siginfo_t *si)
@@ -105,6 +134,12 @@ static int exit_code_of(const siginfo_t *si)
 static void drain_timeout(uv_timer_t *t)
 {
     struct ctr_runtime *r = t->data;
+    uint64_t waited = uv_now(r->rt->loop) - r->exited_at_ms;
+    if (output_held(r) && waited < DRAIN_MAX_MS && !r->rt->shutting_down) {
+        uint64_t left = DRAIN_MAX_MS - waited;
+        uv_timer_start(t, drain_timeout, left < DRAIN_GRACE_MS ? left : DRAIN_GRACE_MS, 0);
+        return;
+    }
     for (int i = 0; i < 2; i++)
         if (!r->out_eof[i])
             pipe_eof(r, i);
@@ -121,6 +156,7 @@ static void poll_cb(uv_poll_t *p, int status, int events)
     if (si.si_pid == 0 && errno != ECHILD)
         return;
     r->exited = true;
+    r->exited_at_ms = uv_now(r->rt->loop);
     r->exit_code = si.si_pid ? exit_code_of(&si) : 137;
     close_handle(r, (uv_handle_t *)&r->poll);
     if (!r->out_eof[0] || !r->out_eof[1])
@@ -146,8 +182,7 @@ static void cleanup_done(struct job *job)
     struct ctr_runtime *r = cj->r;
     struct container *c = r->c;
     c->st.oom_killed = cj->ooms > 0;
-    if (c->st.oom_killed)
-        rt_event(r->rt, c, "oom", NULL);
+    ctr_oom_seen(r, cj->ooms); /* one the watch has not reported yet: before "die" */
     c->st.status = CTR_EXITED;
     c->st.exit_code = r->exit_code;
     c->st.finished_ns = time_now_ns();
@@ -193,6 +228,7 @@ static void maybe_finish(struct ctr_runtime *r)
     if (r->stdin_fd >= 0)
         close(r->stdin_fd), r->stdin_fd = -1;
     ctr_stdin_shut(r);
+    ctr_oom_watch_stop(r);
     close(r->pidfd);
     r->pidfd = -1;
     struct cleanup_job *cj = calloc(1, sizeof(*cj));
@@ -218,13 +254,8 @@ static int open_log(struct ctr_runtime *r, struct berr *err)
     if (strcmp(c->hc.log_type, "json-file"))
         return 0;
     struct logw_opts o;
-    logw_opts_init(&o);
-    const cJSON *opt;
-    cJSON_ArrayForEach(opt, c->hc.log_opts)
-    {
-        if (cJSON_IsString(opt) && logw_opts_set(&o, opt->string, opt->valuestring, err) < 0)
-            return -EINVAL;
-    }
+    if (ctr_log_opts(c, &o, err) < 0)
+        return -EINVAL;
     char *path = NULL;
     if (logw_path_for(c->dir, c->id, &path) < 0)
         return berr_set(err, 500, ENOMEM, "out of memory");
@@ -252,12 +283,23 @@ static void open_pipes(struct ctr_runtime *r, struct start_job *sj)
         sj->parent_fds[i + 1] = -1;
         r->out_open[i] = true;
         r->out_eof[i] = false;
-        uv_read_start((uv_stream_t *)&r->out[i], alloc_cb, read_cb);
     }
+    ctr_out_update(r);
+}
+
+/* A start by the user (or at daemon start) rather than by the restart policy
+ * begins a fresh restart history, as moby's ResetRestartManager. */
+static void reset_restart_history(struct container *c)
+{
+    c->st.restart_count = 0;
+    c->st.manually_stopped = false;
+    c->restart_delay_ms = 0;
 }
 
 static void mark_running(struct rt *rt, struct container *c, pid_t pid)
 {
+    if (c->st.status != CTR_RESTARTING)
+        reset_restart_history(c);
     c->st.status = CTR_RUNNING;
     c->st.pid = pid;
     c->st.started_ns = time_now_ns();
@@ -270,6 +312,12 @@ static void mark_running(struct rt *rt, struct container *c, pid_t pid)
     rt_event(rt, c, "start", NULL);
 }
 
+static void stopped_at_shutdown(void *ud, const struct berr *err)
+{
+    (void)ud;
+    (void)err;
+}
+
 void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj)
 {
     struct ctr_runtime *r = calloc(1, sizeof(*r));
@@ -280,6 +328,7 @@ void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj)
                               .pid = sj->pid,
                               .pidfd = sj->pidfd,
                               .stdin_fd = sj->parent_fds[0],
+                              .oom_fd = -1,
                               .cg = sj->cg};
     sj->pidfd = -1;
     sj->parent_fds[0] = -1;
@@ -298,4 +347,7 @@ void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj)
     open_pipes(r, sj);
     ctr_stdin_open(r);
     mark_running(rt, c, sj->pid);
+    ctr_oom_watch_start(r);
+    if (rt->shutting_down) /* started while the daemon stops: stop it too */
+        rt_stop(rt, c, NULL, -1, stopped_at_shutdown, NULL);
 }

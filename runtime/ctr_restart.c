@@ -17,18 +17,45 @@ struct ctr_restart_timer {
     struct container *c;
 };
 
-static bool policy_wants(const struct container *c)
+static bool within_retries(const struct restart_facts *f)
 {
-    switch (c->hc.restart) {
+    return f->max_retries == 0 || f->restart_count < f->max_retries;
+}
+
+bool ctr_restart_after_exit(const struct restart_facts *f)
+{
+    switch (f->policy) {
     case RESTART_ALWAYS:
     case RESTART_UNLESS_STOPPED:
-        return !c->st.manually_stopped;
+        return !f->manually_stopped;
     case RESTART_ON_FAILURE:
-        return c->st.exit_code != 0 && !c->st.manually_stopped &&
-               (c->hc.restart_max == 0 || c->st.restart_count < c->hc.restart_max);
+        return f->exit_code != 0 && !f->manually_stopped && within_retries(f);
     default:
         return false;
     }
+}
+
+bool ctr_restart_at_boot(const struct restart_facts *f)
+{
+    switch (f->policy) {
+    case RESTART_ALWAYS:
+        return true;
+    case RESTART_UNLESS_STOPPED:
+        return !f->manually_stopped;
+    case RESTART_ON_FAILURE:
+        return f->exit_code != 0 && within_retries(f);
+    default:
+        return false;
+    }
+}
+
+void ctr_restart_facts_of(const struct container *c, struct restart_facts *ret)
+{
+    *ret = (struct restart_facts){.policy = c->hc.restart,
+                                  .max_retries = c->hc.restart_max,
+                                  .restart_count = c->st.restart_count,
+                                  .exit_code = c->st.exit_code,
+                                  .manually_stopped = c->st.manually_stopped};
 }
 
 int64_t ctr_restart_next_delay(int64_t prev_ms, int64_t ran_ns)
@@ -80,7 +107,9 @@ void ctr_restart_cancel(struct container *c)
 
 void ctr_restart_maybe(struct rt *rt, struct container *c)
 {
-    if (rt->shutting_down || c->removed || !policy_wants(c))
+    struct restart_facts f;
+    ctr_restart_facts_of(c, &f);
+    if (rt->shutting_down || c->removed || !ctr_restart_after_exit(&f))
         return;
     struct ctr_restart_timer *rtm = calloc(1, sizeof(*rtm));
     if (!rtm)
@@ -94,5 +123,6 @@ void ctr_restart_maybe(struct rt *rt, struct container *c)
     rtm->t.data = rtm;
     c->restart_timer = rtm;
     c->st.status = CTR_RESTARTING;
+    rt_save_state(rt, c);
     uv_timer_start(&rtm->t, fire, (uint64_t)c->restart_delay_ms, 0);
 }

@@ -11,21 +11,16 @@
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "ctr_internal.h"
 
-/* A process recorded as running that is gone after a daemon restart ended
- * without us: the container is exited (Docker reports 128+9 for these
- * when it can't know better; we keep the recorded code). */
+/* Takes the container's image reference and cleans what a daemon that died
+ * without us left behind (ctr_reconcile.c). */
 static void reconcile(struct rt *rt, struct container *c)
 {
     struct image *img = store_image_by_id(rt->store, c->image_id);
     if (img)
         img->users++;
-    if (c->st.status == CTR_CREATED || c->st.status == CTR_EXITED || c->st.status == CTR_DEAD)
-        return;
-    c->st.status = CTR_EXITED;
-    c->st.pid = 0;
-    if (!c->st.finished_ns)
-        c->st.finished_ns = c->st.started_ns;
+    ctr_reconcile_sync(rt, c);
 }
 
 int rt_init(struct rt *rt, uv_loop_t *loop, struct store *store, struct evbus *events,
@@ -48,6 +43,7 @@ int rt_init(struct rt *rt, uv_loop_t *loop, struct store *store, struct evbus *e
     void *v;
     for (size_t i = 0; map_next(&rt->ctrs.by_id, &i, &k, &v);)
         reconcile(rt, v);
+    ctr_reconcile_restart(rt);
     return 0;
 }
 

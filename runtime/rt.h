@@ -28,8 +28,14 @@ struct rt {
     bool shutting_down;
 };
 
-/* Startup (blocking): loads the containers, marks those whose process is
- * gone as exited, takes image references. */
+/* Startup (blocking, before the API serves): loads the containers, takes
+ * image references and reconciles those recorded as running: processes
+ * that survived a killed daemon are killed through their cgroup, cgroups
+ * and root mounts are cleaned up, and the container is exited (255, as
+ * Docker reports a container whose exit it could not collect). Then, as
+ * moby's restore(), it queues the start of containers their restart policy
+ * brings back (always; unless-stopped not stopped by the user; on-failure
+ * after a failure within its retries) and the removal of AutoRemove ones. */
 int rt_init(struct rt *rt, uv_loop_t *loop, struct store *store, struct evbus *events,
             const char *data_root, struct strv *ret_warnings, struct berr *err);
 void rt_done(struct rt *rt);
@@ -85,9 +91,17 @@ struct ctr_attach {
     rt_attach_out_fn out;
     rt_attach_end_fn end;
     void *ud;
+    /* runtime-owned */
+    struct container *c;
+    bool blocked;
 };
 void rt_attach(struct container *c, struct ctr_attach *a);
 void rt_detach(struct ctr_attach *a);
+/* Flow control, as Docker's attach copy that blocks on a client that does
+ * not read: while any attached client is blocked (its connection holds too
+ * much unsent output), the container's stdout/stderr are not read, so the
+ * process waits on its pipe; unblocking or detaching resumes at once. */
+void rt_attach_block(struct ctr_attach *a, bool blocked);
 /* Stdin for containers with OpenStdin: written to the process, or kept
  * until it starts. */
 int rt_stdin_write(struct container *c, const char *data, size_t len);

@@ -247,6 +247,11 @@ static int start_engine(struct daemon *d, struct berr *err)
     return listen_all(d, err);
 }
 
+static void nothing_left(void *ud)
+{
+    (void)ud;
+}
+
 static void watch_signals(struct daemon *d)
 {
     const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
@@ -336,6 +341,9 @@ int main(int argc, char **argv)
             httpc_pool_close(d.e.http);
         if (d.e.srv)
             srv_shutdown(d.e.srv, NULL, NULL);
+        /* containers restarted by their policy at load keep the loop alive */
+        if (d.e.rt.loop)
+            rt_shutdown(&d.e.rt, nothing_left, NULL);
         if (d.e.loop)
             uv_run(d.e.loop, UV_RUN_DEFAULT);
     }
