@@ -12,7 +12,9 @@
 #define MIN_MEMORY     6291456 /* 6 MiB: room for the runtime's own startup */
 #define MIN_CPU_SHARES 2
 #define MAX_CPU_SHARES 262144
-#define LIST_BITS      4096
+/* Docker accepts CPU and node numbers up to 8192 (sysinfo's maxCPUs). */
+#define LIST_MAX  8192
+#define LIST_BITS (LIST_MAX + 64)
 
 uint64_t cgroup_shares_to_weight(uint64_t shares)
 {
@@ -23,8 +25,8 @@ uint64_t cgroup_shares_to_weight(uint64_t shares)
     return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-/* "0-3,5" into a bitmap; -EINVAL on anything else (Docker's
- * ParseUintList). */
+/* "0-3,5" into a bitmap; -ERANGE past LIST_MAX, -EINVAL on anything else
+ * (Docker's ParseUintListMaximum). */
 static int parse_list(const char *s, uint64_t bits[LIST_BITS / 64])
 {
     memset(bits, 0, LIST_BITS / 8);
@@ -32,15 +34,17 @@ static int parse_list(const char *s, uint64_t bits[LIST_BITS / 64])
     do {
         char *end;
         unsigned long a = strtoul(p, &end, 10), b;
-        if (end == p || *p == '-' || *p == '+' || a >= LIST_BITS)
+        if (end == p || *p == '-' || *p == '+')
             return -EINVAL;
         b = a;
         if (*end == '-') {
             p = end + 1;
             b = strtoul(p, &end, 10);
-            if (end == p || *p == '-' || *p == '+' || b >= LIST_BITS || b < a)
+            if (end == p || *p == '-' || *p == '+' || b < a)
                 return -EINVAL;
         }
+        if (a > LIST_MAX || b > LIST_MAX)
+            return -ERANGE;
         for (unsigned long i = a; i <= b; i++)
             bits[i / 64] |= 1ull << (i % 64);
         p = end;
@@ -64,7 +68,12 @@ static int check_list(const char *req, const char *avail, const char *what, cons
     uint64_t want[LIST_BITS / 64], have[LIST_BITS / 64];
     if (!req || !*req)
         return 0;
-    if (parse_list(req, want) < 0)
+    int r = parse_list(req, want);
+    if (r == -ERANGE)
+        return berr_set(err, 400, EINVAL,
+                        "Invalid value %s for cpuset %s: value of out range, maximum is %d", req,
+                        what, LIST_MAX);
+    if (r < 0)
         return berr_set(err, 400, EINVAL, "Invalid value %s for cpuset %s: invalid format: %s", req,
                         what, req);
     if (!*avail || parse_list(avail, have) < 0)

@@ -1,7 +1,8 @@
 /* Merging an image's config into a create request's Config, the way Docker
- * does it: the user's values win, the image fills what the user left empty
- * (Env and Labels key by key, ExposedPorts and Volumes as unions), and an
- * Entrypoint given by the user drops the image's Cmd. */
+ * does it (moby daemon/commit.go merge): the user's values win, the image
+ * fills what the user left empty (Env and Labels key by key, ExposedPorts and
+ * Volumes as unions, Healthcheck member by member), and an Entrypoint given
+ * by the user drops the image's Cmd. */
 #include "ctr_config.h"
 
 #include <errno.h>
@@ -102,6 +103,30 @@ static int merge_keys(cJSON *cfg, const cJSON *img, const char *key)
     return 0;
 }
 
+/* Healthcheck: the user's, with each member it leaves empty or zero taken
+ * from the image's (moby's merge). */
+static int merge_healthcheck(cJSON *cfg, const cJSON *img)
+{
+    static const char *const fields[] = {"Test",        "Interval",      "Timeout",
+                                         "StartPeriod", "StartInterval", "Retries"};
+    const cJSON *ihc = cJSON_GetObjectItemCaseSensitive(img, "Healthcheck");
+    cJSON *hc = cJSON_GetObjectItemCaseSensitive(cfg, "Healthcheck");
+    if (!cJSON_IsObject(ihc))
+        return 0;
+    if (!cJSON_IsObject(hc))
+        return take_from_image(cfg, img, "Healthcheck");
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(hc, fields[i]);
+        bool unset = empty_member(hc, fields[i]) || (cJSON_IsNumber(u) && u->valuedouble == 0);
+        if (unset && cJSON_GetObjectItemCaseSensitive(ihc, fields[i])) {
+            cJSON_DeleteItemFromObjectCaseSensitive(hc, fields[i]);
+            if (take_from_image(hc, ihc, fields[i]) < 0)
+                return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* Entrypoint and Cmd: a user Entrypoint makes the image's Cmd irrelevant. */
 static int merge_command(cJSON *cfg, const cJSON *img)
 {
@@ -116,13 +141,15 @@ static int merge_command(cJSON *cfg, const cJSON *img)
 
 int ctr_config_merge(cJSON *cfg, const cJSON *img, struct berr *err)
 {
-    static const char *const scalars[] = {"User",        "WorkingDir", "StopSignal",
-                                          "Healthcheck", "OnBuild",    "Shell"};
+    /* Only what moby's merge() takes: OnBuild and Shell stay the image's. */
+    static const char *const scalars[] = {"User", "WorkingDir", "StopSignal"};
     int r = 0;
     for (size_t i = 0; img && r == 0 && i < sizeof(scalars) / sizeof(scalars[0]); i++)
         r = take_from_image(cfg, img, scalars[i]);
     if (img && r == 0)
         r = merge_env(cfg, img);
+    if (img && r == 0)
+        r = merge_healthcheck(cfg, img);
     if (img && r == 0)
         r = merge_keys(cfg, img, "Labels");
     if (img && r == 0)

@@ -20,9 +20,10 @@ struct ctr_mount {
     char *source; /* host path (bind), volume name, or NULL (tmpfs) */
     char *target; /* absolute path in the container */
     bool readonly;
-    bool from_binds;     /* -v: a missing source dir is created */
-    char *propagation;   /* "", rprivate, private, rshared, shared, rslave, slave */
-    char *tmpfs_options; /* comma list for the tmpfs mount data, or NULL */
+    bool from_binds;           /* -v: a missing source dir is created */
+    char *propagation;         /* "", rprivate, private, rshared, shared, rslave, slave */
+    char *tmpfs_options;       /* comma list for the tmpfs mount data, or NULL */
+    unsigned long tmpfs_flags; /* MS_* of a tmpfs (Docker's noexec,nosuid,nodev + options) */
 };
 
 struct ctr_ulimit {

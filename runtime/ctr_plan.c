@@ -98,7 +98,8 @@ static int plan_mount(struct rt *rt, struct start_plan *sp, const struct ctr_mou
         out->source = "tmpfs";
         out->fstype = "tmpfs";
         out->data = m->tmpfs_options ? keep(sp, m->tmpfs_options) : NULL;
-        out->flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (m->readonly ? MS_RDONLY : 0);
+        out->flags = m->tmpfs_flags | (m->readonly ? MS_RDONLY : 0);
+        out->propagation = m->propagation ? propagation_flags(m->propagation) : 0;
         return out->target ? 0 : -ENOMEM;
     }
     if (m->type == MNT_VOLUME)
@@ -187,32 +188,126 @@ static int plan_process(const struct container *c, struct start_plan *sp, struct
     return 0;
 }
 
-/* Modes "container:<name>" join that container's namespace. */
-static int join_target(struct rt *rt, const char *mode, const char *ns, uint32_t type,
-                       struct start_plan *sp, struct berr *err)
+/* The running container a "container:<name>" mode names, with Docker's
+ * wording for each namespace (moby getIPCContainer, getPidContainer,
+ * getNetworkedContainer): `prefix` goes before the lookup error and, unless
+ * NULL (network: its own message), `run_prefix` before "is not running". */
+static struct container *ns_donor(struct rt *rt, const char *name, const char *prefix,
+                                  const char *run_prefix, struct berr *err)
 {
-    struct container *o = ctr_lookup(&rt->ctrs, mode + 10, err);
-    if (!o)
-        return -ENOENT;
-    if (o->st.status != CTR_RUNNING || !o->rt)
-        return berr_set(err, 409, EINVAL, "cannot join namespace of a non running container %s",
-                        o->id);
+    struct berr lookup = {0};
+    struct container *o = ctr_lookup(&rt->ctrs, name, &lookup);
+    if (!o) {
+        berr_set(err, lookup.status, ENOENT, "%s%s", prefix, lookup.msg);
+        return NULL;
+    }
+    if (o->st.status == CTR_RUNNING && o->rt)
+        return o;
+    if (run_prefix)
+        berr_set(err, 409, EINVAL, "%sContainer %s is not running", run_prefix, o->id);
+    else
+        berr_set(err, 409, EINVAL, "cannot join network of a non running container: %s", name);
+    return NULL;
+}
+
+static int add_join(struct start_plan *sp, const struct container *o, const char *ns, uint32_t type)
+{
     char p[64];
     snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)o->st.pid, ns);
-    sp->joins[sp->plan.n_ns_join++] = (struct spawn_nsjoin){type, keep(sp, p)};
+    const char *kept = keep(sp, p);
+    if (!kept)
+        return -ENOMEM;
+    sp->joins[sp->plan.n_ns_join++] = (struct spawn_nsjoin){type, kept};
     return 0;
 }
 
-static int plan_namespaces(struct rt *rt, const struct container *c, struct start_plan *sp,
+/* Where a container's /dev/shm lives on the host when others may share it:
+ * NULL for a private one (its own tmpfs) or none. */
+static const char *shm_host_path(struct rt *rt, const struct container *c, char *buf, size_t size)
+{
+    const char *m = c->hc.ipc_mode;
+    for (int depth = 0; depth < 8 && !strncmp(m, "container:", 10); depth++) {
+        struct berr ignored = {0};
+        const struct container *o = ctr_lookup(&rt->ctrs, m + 10, &ignored);
+        if (!o)
+            return NULL;
+        c = o;
+        m = c->hc.ipc_mode;
+    }
+    if (!strcmp(m, "host"))
+        return "/dev/shm";
+    if (!strcmp(m, "shareable"))
+        return snprintf(buf, size, "%s/shm", c->dir), buf;
+    return NULL;
+}
+
+/* Docker's IPC modes: private (default) and none, shareable (a daemon-owned
+ * /dev/shm others may join), host, container:<c> (its namespace and shm). */
+static int plan_ipc(struct rt *rt, const struct container *c, struct start_job *sj,
+                    struct berr *err)
+{
+    const char *m = c->hc.ipc_mode;
+    char shm[4200], prefix[300];
+    sj->sp.plan.no_shm = !strcmp(m, "none");
+    sj->fs.shm = !strcmp(m, "shareable");
+    sj->fs.shm_size = c->hc.shm_size ? (unsigned long long)c->hc.shm_size : SPAWN_SHM_DEFAULT;
+    if (!strncmp(m, "container:", 10)) {
+        snprintf(prefix, sizeof(prefix), "can't join IPC of container %s: ", m + 10);
+        const struct container *o = ns_donor(rt, m + 10, prefix, prefix, err);
+        if (!o)
+            return -EINVAL;
+        if (!shm_host_path(rt, o, shm, sizeof(shm)))
+            return berr_set(err, 400, EINVAL,
+                            "%snon-shareable IPC (hint: use IpcMode:shareable for the donor "
+                            "container)",
+                            prefix);
+        if (add_join(&sj->sp, o, "ipc", CLONE_NEWIPC) < 0)
+            return berr_set(err, 500, ENOMEM, "out of memory");
+    }
+    const char *path = shm_host_path(rt, c, shm, sizeof(shm));
+    if (path && !(sj->sp.plan.shm_path = keep(&sj->sp, path)))
+        return berr_set(err, 500, ENOMEM, "out of memory");
+    return 0;
+}
+
+static int plan_joins(struct rt *rt, const struct container *c, struct start_job *sj,
+                      struct berr *err)
+{
+    const struct ctr_hostcfg *hc = &c->hc;
+    struct start_plan *sp = &sj->sp;
+    char prefix[300];
+    if (!strncmp(hc->pid_mode, "container:", 10)) {
+        snprintf(prefix, sizeof(prefix),
+                 "cannot join PID of a non running container: %s: ", hc->pid_mode + 10);
+        const struct container *o = ns_donor(rt, hc->pid_mode + 10, prefix, "", err);
+        if (!o)
+            return -EINVAL;
+        if (add_join(sp, o, "pid", CLONE_NEWPID) < 0)
+            return berr_set(err, 500, ENOMEM, "out of memory");
+    }
+    if (!strncmp(hc->network_mode, "container:", 10)) {
+        const struct container *o = ns_donor(rt, hc->network_mode + 10, "", NULL, err);
+        if (!o)
+            return -EINVAL;
+        if (o == c)
+            return berr_set(err, 400, EINVAL, "cannot join own network");
+        if (add_join(sp, o, "net", CLONE_NEWNET) < 0)
+            return berr_set(err, 500, ENOMEM, "out of memory");
+    }
+    return plan_ipc(rt, c, sj, err);
+}
+
+static int plan_namespaces(struct rt *rt, const struct container *c, struct start_job *sj,
                            struct berr *err)
 {
     const struct ctr_hostcfg *hc = &c->hc;
+    struct start_plan *sp = &sj->sp;
     uint64_t f = CLONE_NEWNS;
     sp->joins = calloc(4, sizeof(*sp->joins));
     sp->plan.ns_join = sp->joins;
     if (!sp->joins)
         return berr_set(err, 500, ENOMEM, "out of memory");
-    f |= strcmp(hc->pid_mode, "host") ? CLONE_NEWPID : 0;
+    f |= strcmp(hc->pid_mode, "host") && strncmp(hc->pid_mode, "container:", 10) ? CLONE_NEWPID : 0;
     f |= strcmp(hc->uts_mode, "host") ? CLONE_NEWUTS : 0;
     f |= strcmp(hc->network_mode, "host") && strncmp(hc->network_mode, "container:", 10)
              ? CLONE_NEWNET
@@ -222,13 +317,7 @@ static int plan_namespaces(struct rt *rt, const struct container *c, struct star
     if (!strcmp(hc->cgroupns_mode, "private") || (!*hc->cgroupns_mode && rt->cg.version == 2))
         f |= CLONE_NEWCGROUP;
     sp->plan.clone_flags = f;
-    if (!strncmp(hc->network_mode, "container:", 10) &&
-        join_target(rt, hc->network_mode, "net", CLONE_NEWNET, sp, err) < 0)
-        return -EINVAL;
-    if (!strncmp(hc->ipc_mode, "container:", 10) &&
-        join_target(rt, hc->ipc_mode, "ipc", CLONE_NEWIPC, sp, err) < 0)
-        return -EINVAL;
-    return 0;
+    return plan_joins(rt, c, sj, err);
 }
 
 /* v1: the container sees its own cgroup dirs (read-only) at the usual
@@ -306,7 +395,7 @@ int start_plan_build(struct rt *rt, struct container *c, struct start_job *sj, s
     sj->cg_v2 = rt->cg.version == 2;
     sj->open_stdin = json_get_bool(c->config, "OpenStdin");
     if (plan_rootfs(rt, c, sj, err) < 0 || plan_process(c, &sj->sp, err) < 0 ||
-        plan_namespaces(rt, c, &sj->sp, err) < 0 || plan_security(rt, c, sj, err) < 0)
+        plan_namespaces(rt, c, sj, err) < 0 || plan_security(rt, c, sj, err) < 0)
         return -EINVAL;
     if (cgroup_init(&sj->cg, &rt->cg, c->hc.cgroup_parent, c->id, err) < 0)
         return -EINVAL;

@@ -66,7 +66,8 @@ static int check_numbers(const struct ctr_resources *r, struct berr *err)
         return berr_set(err, 400, EINVAL,
                         "Invalid value: %lld, valid memory swappiness range is 0-100",
                         (long long)r->memory_swappiness);
-    if (r->nano_cpus < 0 || r->cpu_shares < 0 || r->cpu_quota < -1 || r->cpu_period < 0)
+    /* negative NanoCpus: cgroup_validate answers with Docker's range message */
+    if (r->cpu_shares < 0 || r->cpu_quota < -1 || r->cpu_period < 0)
         return berr_set(err, 400, EINVAL, "invalid CPU value: must not be negative");
     if (r->blkio_weight != 0 && (r->blkio_weight < 10 || r->blkio_weight > 1000))
         return berr_set(err, 400, EINVAL, "Range of blkio weight is from 10 to 1000");

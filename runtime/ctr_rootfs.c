@@ -102,8 +102,25 @@ static int mount_overlay_legacy(const struct ctr_rootfs *fs, const char *upper, 
     return r;
 }
 
+/* Docker's shareable IPC: the daemon owns the /dev/shm tmpfs (the
+ * container's own mount namespace would take it away when it exits). */
+static int mount_shm(const struct ctr_rootfs *fs, struct berr *err)
+{
+    char path[4096], opts[64];
+    sub(fs->dir, "shm", path, sizeof(path));
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return berr_errno(err, 500, errno, "creating %s", path);
+    umount2(path, MNT_DETACH); /* a leftover of an unclean stop */
+    snprintf(opts, sizeof(opts), "mode=1777,size=%llu", fs->shm_size);
+    if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+        return berr_errno(err, 500, errno, "mounting shm tmpfs on %s", path);
+    return 0;
+}
+
 int ctr_rootfs_mount_sync(const struct ctr_rootfs *fs, char *ret_path, size_t len, struct berr *err)
 {
+    if (fs->shm && mount_shm(fs, err) < 0)
+        return -EIO;
     char upper[4096], work[4096];
     sub(fs->dir, "merged", ret_path, len);
     if (fs->vfs)
@@ -113,14 +130,22 @@ int ctr_rootfs_mount_sync(const struct ctr_rootfs *fs, char *ret_path, size_t le
     int r = mount_overlay_fsconfig(fs, upper, work, ret_path);
     if (r == -ENOSYS || r == -EINVAL)
         r = mount_overlay_legacy(fs, upper, work, ret_path);
-    if (r < 0)
+    if (r < 0) {
+        char shm[4096];
+        sub(fs->dir, "shm", shm, sizeof(shm));
+        if (fs->shm)
+            umount2(shm, MNT_DETACH);
         return berr_errno(err, 500, -r, "mounting the container's overlay root at %s", ret_path);
+    }
     return 0;
 }
 
 int ctr_rootfs_unmount_sync(const char *dir)
 {
-    char merged[4096];
+    char merged[4096], shm[4096];
+    sub(dir, "shm", shm, sizeof(shm));
+    if (umount2(shm, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        return -errno;
     sub(dir, "merged", merged, sizeof(merged));
     if (umount2(merged, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
         return -errno;

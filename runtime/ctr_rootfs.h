@@ -12,15 +12,20 @@ struct ctr_rootfs {
     char **layers;   /* layer diff dirs, base first */
     size_t nlayers;
     bool vfs;
+    /* --ipc shareable: a tmpfs of shm_size bytes on <dir>/shm, bound on the
+     * container's /dev/shm and on those of the containers that join it. */
+    bool shm;
+    unsigned long long shm_size;
 };
 
 /* At create: upper/work/merged for overlay; a copy of the image for vfs. */
 int ctr_rootfs_prepare_sync(const struct ctr_rootfs *fs, struct berr *err);
 /* At start: mounts the overlay on <dir>/merged (vfs: nothing to mount) and
- * returns that path. */
+ * the shareable /dev/shm, and returns the root's path. */
 int ctr_rootfs_mount_sync(const struct ctr_rootfs *fs, char *ret_path, size_t len,
                           struct berr *err);
-/* After exit: lazy unmount; 0 when not mounted. */
+/* After exit: lazy unmount of the root and the shareable shm; 0 when not
+ * mounted. */
 int ctr_rootfs_unmount_sync(const char *dir);
 /* On remove: unmount and delete the container directory. */
 int ctr_rootfs_remove_sync(const char *dir, struct berr *err);

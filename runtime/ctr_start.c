@@ -183,6 +183,7 @@ void rt_start(struct rt *rt, struct container *c, rt_done_fn done, void *ud)
         .rt = rt, .c = c, .done = done, .ud = ud, .pidfd = -1, .parent_fds = {-1, -1, -1}};
     if (start_plan_build(rt, c, sj, &err) < 0) {
         start_job_free(sj);
+        record_start_failure(rt, c, &err); /* run --rm waits on this */
         done(ud, &err);
         return;
     }

@@ -118,6 +118,9 @@ static int clone_child(const struct spawn_plan *plan, const struct child_fds *f,
     struct clone_args args;
     memset(&args, 0, sizeof(args));
     args.flags = (plan->clone_flags & NS_FLAGS) | CLONE_PIDFD;
+    /* v1: berth-init makes the cgroup namespace once placed (init_main.c). */
+    if (!plan->cgroup2)
+        args.flags &= ~(uint64_t)CLONE_NEWCGROUP;
     args.pidfd = (uint64_t)(uintptr_t)&ctx->pidfd;
     args.exit_signal = SIGCHLD;
     if (plan->cgroup_fd >= 0) {

@@ -23,6 +23,7 @@ enum plan_bits {
     BIT_OOM = 1u << 4,
     BIT_INIT = 1u << 5,
     BIT_TTY = 1u << 6,
+    BIT_NO_SHM = 1u << 7,
 };
 
 const char *const spawn_default_masked_paths[] = {
@@ -125,7 +126,8 @@ static uint32_t plan_bits(const struct spawn_plan *p)
 {
     return (p->readonly_rootfs ? BIT_RO_ROOTFS : 0) | (p->privileged ? BIT_PRIVILEGED : 0) |
            (p->cgroup2 ? BIT_CGROUP2 : 0) | (p->no_new_privs ? BIT_NNP : 0) |
-           (p->set_oom_score_adj ? BIT_OOM : 0) | (p->init ? BIT_INIT : 0) | (p->tty ? BIT_TTY : 0);
+           (p->set_oom_score_adj ? BIT_OOM : 0) | (p->init ? BIT_INIT : 0) |
+           (p->tty ? BIT_TTY : 0) | (p->no_shm ? BIT_NO_SHM : 0);
 }
 
 static void put_lists(struct wbuf *w, const struct spawn_plan *p)
@@ -171,6 +173,7 @@ static void put_plan(struct wbuf *w, const struct spawn_plan *p)
     put_str(w, p->hostname_path);
     put_str(w, p->resolv_path);
     put_u64(w, p->shm_size);
+    put_str(w, p->shm_path);
     put_str(w, p->hostname);
     put_str(w, p->domainname);
     put_str(w, p->user);
@@ -329,6 +332,7 @@ static void set_bits(struct spawn_plan *p, uint32_t bits)
     p->set_oom_score_adj = bits & BIT_OOM;
     p->init = bits & BIT_INIT;
     p->tty = bits & BIT_TTY;
+    p->no_shm = bits & BIT_NO_SHM;
 }
 
 static void get_plan(struct rbuf *r, struct spawn_plan *p)
@@ -345,6 +349,7 @@ static void get_plan(struct rbuf *r, struct spawn_plan *p)
     p->hostname_path = get_str(r);
     p->resolv_path = get_str(r);
     p->shm_size = get_u64(r);
+    p->shm_path = get_str(r);
     p->hostname = get_str(r);
     p->domainname = get_str(r);
     p->user = get_str(r);

@@ -90,7 +90,11 @@ struct spawn_plan {
     const char *hostname_path;
     const char *resolv_path;
     uint64_t shm_size; /* bytes; 0 = SPAWN_SHM_DEFAULT */
-    bool cgroup2;      /* cgroup v2: mount cgroup2 read-only on /sys/fs/cgroup */
+    /* --ipc: NULL = a private tmpfs on /dev/shm; else the host directory
+     * bound there (shareable, host and container:<c> share one). */
+    const char *shm_path;
+    bool no_shm;  /* --ipc=none: no /dev/shm at all */
+    bool cgroup2; /* cgroup v2: mount cgroup2 read-only on /sys/fs/cgroup */
     const struct spawn_bind *cgroup_binds; /* cgroup v1: per-controller binds */
     size_t n_cgroup_binds;
 

@@ -72,6 +72,11 @@ int fs_propagate(int rootfd, const char *target, unsigned long propagation);
  * has (bind remount). */
 int fs_remount(int rootfd, const char *target, unsigned long flags);
 
+/* Docker's check of a [r]shared (want_shared) or [r]slave bind's source:
+ * the mount holding it must be shared (or, for slave, shared or a slave),
+ * else "path X is mounted on Y but it is not a shared mount". */
+int fs_check_source_propagation(const char *source, bool want_shared);
+
 /* ---- init_root.c / init_dev.c: the container's root ----------------------- */
 
 /* Builds the root under plan->rootfs, pivots into it and applies masked and
@@ -117,6 +122,11 @@ int exec_lookup(const char *argv0, const char *const *env, char **ret_path);
 /* Builds the final environment: env plus HOME when it has none. */
 char **exec_env(const char *const *env, const char *home);
 
+/* Forks: returns 0 in the child (which goes on with the setup), while this
+ * process stays as its parent, reaping and forwarding signals, and exits
+ * with the child's status; returns only on failure (-errno, recorded). */
+int init_fork_parent(void);
+
 /* Executes path: directly, or (as_parent) from a forked child while this
  * process stays as its parent, reaping and forwarding signals, and exits
  * with the child's status. Returns only on failure. */
@@ -127,5 +137,9 @@ int exec_command(const struct spawn_plan *plan, const char *path, char **envp, b
 /* Joins plan->ns_join (mount namespace last); sets *ret_joined_pid when a
  * pid namespace was joined (only children enter it). */
 int ns_join_all(const struct spawn_plan *plan, bool *ret_joined_pid);
+
+/* A new network namespace starts with its loopback down; Docker's have it
+ * up (127.0.0.1 works with --network none too). */
+int ns_loopback_up(const struct spawn_plan *plan);
 
 #endif

@@ -109,15 +109,27 @@ static int dev_links(int devfd)
     return 0;
 }
 
+/* /dev/shm: the container's own tmpfs (--ipc private), the host directory
+ * an IPC namespace shares (shareable, host, container:<c>) or nothing
+ * (--ipc none), as Docker does. */
+static int dev_shm(int rootfd, const struct spawn_plan *plan)
+{
+    char opts[64];
+    unsigned long long size = plan->shm_size ? plan->shm_size : SPAWN_SHM_DEFAULT;
+    if (plan->no_shm)
+        return 0;
+    if (plan->shm_path)
+        return fs_bind(rootfd, plan->shm_path, "/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+    snprintf(opts, sizeof(opts), "mode=1777,size=%llu", size);
+    return fs_mount(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
+}
+
 static int dev_submounts(int rootfd, const struct spawn_plan *plan)
 {
-    char shm[64];
-    unsigned long long size = plan->shm_size ? plan->shm_size : SPAWN_SHM_DEFAULT;
-    snprintf(shm, sizeof(shm), "mode=1777,size=%llu", size);
     int r = fs_mount(rootfd, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                      "newinstance,ptmxmode=0666,mode=0620,gid=5");
     if (r == 0)
-        r = fs_mount(rootfd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
+        r = dev_shm(rootfd, plan);
     if (r == 0)
         r = fs_mount(rootfd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                      NULL);

@@ -150,10 +150,8 @@ static __attribute__((noreturn)) void parent_loop(pid_t child)
     }
 }
 
-int exec_command(const struct spawn_plan *plan, const char *path, char **envp, bool as_parent)
+int init_fork_parent(void)
 {
-    if (!as_parent)
-        return exec_now(plan, path, envp);
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
@@ -161,14 +159,26 @@ int exec_command(const struct spawn_plan *plan, const char *path, char **envp, b
     if (child < 0)
         return init_fail_errno(errno, "fork");
     if (child == 0) {
-        /* Exec mode: a killed berth-init must not leave the command behind. */
+        /* A killed berth-init must not leave the command behind. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        exec_now(plan, path, envp);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return 0;
+    }
+    /* The child's copy of fd 3 reports its failure or closes on exec: that
+     * EOF tells the daemon the command runs. Ours must not hold it open. */
+    close(SPAWN_PLAN_FD);
+    parent_loop(child);
+}
+
+int exec_command(const struct spawn_plan *plan, const char *path, char **envp, bool as_parent)
+{
+    int r = as_parent ? init_fork_parent() : 0;
+    if (r < 0)
+        return r;
+    r = exec_now(plan, path, envp);
+    if (as_parent) {
         init_report();
         _exit(127);
     }
-    /* The child's copy of fd 3 closes on exec: that EOF tells the daemon
-     * the command runs. Ours must not hold it open. */
-    close(SPAWN_PLAN_FD);
-    parent_loop(child);
+    return r;
 }

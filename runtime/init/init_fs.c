@@ -190,3 +190,67 @@ int fs_bind(int rootfd, const char *src, const char *target, unsigned long flags
         return r;
     return propagation ? fs_propagate(rootfd, target, propagation) : 0;
 }
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+    char *out = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
+    }
+    *out = '\0';
+}
+
+static bool path_under(const char *path, const char *mnt)
+{
+    size_t n = strlen(mnt);
+    if (!strcmp(mnt, "/"))
+        return true;
+    return !strncmp(path, mnt, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+/* The mount holding path (the last, so topmost, of the longest mount points
+ * above it): its mount point into mnt and its optional fields into opts. */
+static int source_mount(const char *path, char *mnt, size_t mnt_size, char *opts, size_t opts_size)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return -errno;
+    char line[8192];
+    size_t best = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char point[4096], rest[4096] = "";
+        if (sscanf(line, "%*s %*s %*s %*s %4095s %*s %4095[^\n]", point, rest) < 1)
+            continue;
+        unescape_octal(point);
+        size_t n = strlen(point);
+        if (!path_under(path, point) || n < best)
+            continue;
+        best = n;
+        snprintf(mnt, mnt_size, "%s", point);
+        char *dash = strncmp(rest, "- ", 2) ? strstr(rest, " - ") : rest;
+        snprintf(opts, opts_size, "%.*s", dash ? (int)(dash - rest) : (int)strlen(rest), rest);
+    }
+    fclose(f);
+    return best ? 0 : -ENOENT;
+}
+
+int fs_check_source_propagation(const char *source, bool want_shared)
+{
+    char real[4096], mnt[4096], opts[4096];
+    if (!realpath(source, real))
+        return init_fail_errno(errno, "error evaluating symlinks from mount source \"%s\"", source);
+    int r = source_mount(real, mnt, sizeof(mnt), opts, sizeof(opts));
+    if (r < 0)
+        return init_fail_errno(-r, "finding the mount of %s", real);
+    if (strstr(opts, "shared:") || (!want_shared && strstr(opts, "master:")))
+        return 0;
+    return init_fail(EINVAL, "path %s is mounted on %s but it is not a %s mount", source, mnt,
+                     want_shared ? "shared" : "shared or slave");
+}

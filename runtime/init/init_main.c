@@ -208,6 +208,19 @@ static int run_identity(const struct spawn_plan *plan, const struct init_user *u
     return r;
 }
 
+/* On cgroup v1 the daemon joins the container's cgroups after the clone
+ * (its place() step), so a private cgroup namespace is made here, once the
+ * plan (sent after that step) has been read: its root is then the
+ * container's own cgroup, as with runc. v2 clones straight into it. */
+static int cgroup_ns(const struct spawn_plan *plan)
+{
+    if (plan->mode != SPAWN_MODE_RUN || plan->cgroup2 || !(plan->clone_flags & CLONE_NEWCGROUP))
+        return 0;
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        return init_fail_errno(errno, "unshare the cgroup namespace");
+    return 0;
+}
+
 static int run(const struct spawn_plan *plan)
 {
     bool joined_pid = false;
@@ -215,6 +228,15 @@ static int run(const struct spawn_plan *plan)
     char *path = NULL;
     init_step = SPAWN_STEP_NAMESPACES;
     int r = ns_join_all(plan, &joined_pid);
+    if (r == 0)
+        r = cgroup_ns(plan);
+    if (r == 0)
+        r = ns_loopback_up(plan);
+    /* A joined pid namespace takes effect for children only, and /proc
+     * shows the namespace of the process that mounts it: a container that
+     * joins one (--pid container:<c>) is set up by a child. */
+    if (r == 0 && joined_pid && plan->mode == SPAWN_MODE_RUN && (r = init_fork_parent()) == 0)
+        joined_pid = false;
     if (r == 0 && plan->mode == SPAWN_MODE_RUN)
         r = root_setup(plan);
     if (r == 0 && plan->mode == SPAWN_MODE_RUN)
@@ -232,7 +254,6 @@ static int run(const struct spawn_plan *plan)
     char **envp = exec_env(plan->env, user.home);
     if (!envp)
         return init_fail(ENOMEM, "build environment: out of memory");
-    /* A joined pid namespace takes effect for children only. */
     return exec_command(plan, path, envp, plan->init || joined_pid);
 }
 

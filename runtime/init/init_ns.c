@@ -2,8 +2,13 @@
  * every namespace of the container in exec mode. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -57,4 +62,24 @@ int ns_join_all(const struct spawn_plan *plan, bool *ret_joined_pid)
     }
     free(fds);
     return r;
+}
+
+int ns_loopback_up(const struct spawn_plan *plan)
+{
+    if (plan->mode != SPAWN_MODE_RUN || !(plan->clone_flags & CLONE_NEWNET))
+        return 0;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return init_fail_errno(errno, "bring up the loopback: socket");
+    int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (r == 0 && !(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    int e = errno;
+    close(fd);
+    return r < 0 ? init_fail_errno(e, "bring up the loopback") : 0;
 }

@@ -141,22 +141,30 @@ static int mount_all(int rootfd, const struct spawn_plan *plan)
     return r;
 }
 
-/* pivot_root(".", ".") stacks the old root on top of the new one; unmounting
- * "." then drops it. It is made a slave first so the detach does not
- * propagate to the host's mounts. */
+/* pivot_root(".", ".") stacks the old root on top of the new one, and "."
+ * then names the old root only through an fd taken before (the kernel makes
+ * no promise about the cwd). The old root is made a slave first so that its
+ * detach does not propagate to the host's mounts, then dropped. */
 static int pivot(int rootfd)
 {
+    int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (oldroot < 0)
+        return init_fail_errno(errno, "open old root");
+    int r = 0;
     if (fchdir(rootfd) < 0)
-        return init_fail_errno(errno, "chdir to rootfs");
-    if (syscall(SYS_pivot_root, ".", ".") < 0)
-        return init_fail_errno(errno, "pivot_root");
-    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-        return init_fail_errno(errno, "make old root slave");
-    if (umount2(".", MNT_DETACH) < 0)
-        return init_fail_errno(errno, "unmount old root");
-    if (chdir("/") < 0)
-        return init_fail_errno(errno, "chdir /");
-    return 0;
+        r = init_fail_errno(errno, "chdir to rootfs");
+    if (r == 0 && syscall(SYS_pivot_root, ".", ".") < 0)
+        r = init_fail_errno(errno, "pivot_root");
+    if (r == 0 && fchdir(oldroot) < 0)
+        r = init_fail_errno(errno, "chdir to old root");
+    if (r == 0 && mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        r = init_fail_errno(errno, "make old root slave");
+    if (r == 0 && umount2(".", MNT_DETACH) < 0)
+        r = init_fail_errno(errno, "unmount old root");
+    if (r == 0 && chdir("/") < 0)
+        r = init_fail_errno(errno, "chdir /");
+    close(oldroot);
+    return r;
 }
 
 /* A masked file gets /dev/null on top, a masked directory an empty
@@ -199,20 +207,65 @@ static int finish_root(const struct spawn_plan *plan)
     return r;
 }
 
+/* Docker's root propagation: "shared" when a mount asks for [r]shared (its
+ * peers must stay peers of the host's), otherwise rslave. Sources of shared
+ * and slave binds are checked first, as dockerd does before it starts. */
+static int root_propagation(const struct spawn_plan *plan)
+{
+    unsigned long prop = MS_SLAVE | MS_REC;
+    for (size_t i = 0; i < plan->n_mounts; i++) {
+        const struct spawn_mount *m = &plan->mounts[i];
+        if (!(m->propagation & (MS_SHARED | MS_SLAVE)) || strcmp(m->fstype, "bind"))
+            continue;
+        int r = fs_check_source_propagation(m->source, !(m->propagation & MS_SLAVE));
+        if (r < 0)
+            return r;
+        if (m->propagation & MS_SHARED)
+            prop = MS_SHARED;
+    }
+    if (mount(NULL, "/", NULL, prop, NULL) < 0)
+        return init_fail_errno(errno, "set root propagation");
+    return 0;
+}
+
+/* The mount holding the rootfs (the overlay itself, or the filesystem a vfs
+ * copy lives on) is made private in this namespace, so that nothing mounted
+ * on or under the rootfs reaches a peer on the host when / stays shared. */
+static int rootfs_parent_private(const char *rootfs)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s", rootfs);
+    for (;;) {
+        if (mount(NULL, path, NULL, MS_PRIVATE, NULL) == 0)
+            return 0;
+        char *slash = strrchr(path, '/');
+        if (errno != EINVAL || !slash)
+            return init_fail_errno(errno, "make the rootfs mount private");
+        if (slash == path)
+            return mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0
+                       ? init_fail_errno(errno, "make the rootfs mount private")
+                       : 0;
+        *slash = '\0';
+    }
+}
+
 int root_setup(const struct spawn_plan *plan)
 {
     init_step = SPAWN_STEP_MOUNTS;
     if (!plan->rootfs || plan->rootfs[0] != '/')
         return init_fail(EINVAL, "rootfs: not an absolute path");
     /* Nothing mounted from here on may propagate back to the host. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-        return init_fail_errno(errno, "make / rslave");
+    int r = root_propagation(plan);
+    if (r == 0)
+        r = rootfs_parent_private(plan->rootfs);
+    if (r < 0)
+        return r;
     if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return init_fail_errno(errno, "bind rootfs %s", plan->rootfs);
     int rootfd = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return init_fail_errno(errno, "open rootfs %s", plan->rootfs);
-    int r = mount_all(rootfd, plan);
+    r = mount_all(rootfd, plan);
     if (r == 0)
         r = pivot(rootfd);
     close(rootfd);

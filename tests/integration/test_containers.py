@@ -1,6 +1,7 @@
 """Containers through the real docker CLI and docker-py: run, exit codes,
 attach with stdin, logs, stop/kill, rename, wait, remove, isolation basics."""
 import subprocess
+import time
 
 import pytest
 
@@ -78,6 +79,7 @@ def no_containers(d):
     (["--cpus", "0.5", "--cpu-quota", "50000"], "Nano CPUs and CPU Quota cannot both be set"),
     (["--cpus", "0.5", "--cpu-period", "50000"], "Nano CPUs and CPU Period cannot both be set"),
     (["--cpus", "4096"], "Range of CPUs is from 0.01 to"),
+    (["--cpus", "-1"], "Range of CPUs is from 0.01 to"),
     (["--cpuset-cpus", "4095"], "Requested CPUs are not available"),
     (["--cpuset-cpus", "0-x"], "Invalid value 0-x for cpuset cpus"),
     (["--cpu-period", "100"], "CPU cfs period can not be less than 1ms"),
@@ -182,3 +184,15 @@ def test_system_df_counts_container_layers(bb):
     assert "Containers 1 1.049MB (100%)" in r.stdout.splitlines()
     bb.docker("rm", "dfc")
     assert bb.client().api.df()["Containers"] == []
+
+
+def test_run_rm_whose_start_fails_ends(bb):
+    """A start refused before any process exists still ends `run --rm`:
+    the CLI's wait returns and the container is removed."""
+    r = bb.docker("run", "--rm", "--ipc", "container:missing", "busybox", "true",
+                  check=False, timeout=20)
+    assert r.returncode != 0 and "missing" in r.stderr
+    deadline = time.monotonic() + 10
+    while bb.docker("ps", "-aq").stdout.strip() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bb.docker("ps", "-aq").stdout.strip() == ""
