@@ -13,6 +13,8 @@ cJSON *ctr_mounts_json(const struct container *c)
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < c->hc.nmounts; i++) {
         const struct ctr_mount *m = &c->hc.mounts[i];
+        if (m->from_tmpfs_map)
+            continue; /* Docker lists --mount type=tmpfs only */
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "Type", mount_type_name(m->type));
         if (m->type == MNT_VOLUME)

@@ -21,6 +21,7 @@ struct ctr_mount {
     char *target; /* absolute path in the container */
     bool readonly;
     bool from_binds;           /* -v: a missing source dir is created */
+    bool from_tmpfs_map;       /* --tmpfs (HostConfig.Tmpfs): not listed in inspect's Mounts */
     char *propagation;         /* "", rprivate, private, rshared, shared, rslave, slave */
     char *tmpfs_options;       /* comma list for the tmpfs mount data, or NULL */
     unsigned long tmpfs_flags; /* MS_* of a tmpfs (Docker's noexec,nosuid,nodev + options) */

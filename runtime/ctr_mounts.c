@@ -343,6 +343,7 @@ static int parse_tmpfs(const cJSON *hc, struct mlist *l, struct berr *err)
         if (!m)
             return berr_set(err, 500, ENOMEM, "out of memory");
         m->type = MNT_TMPFS;
+        m->from_tmpfs_map = true;
         if (check_target(e->string, e->string, err) < 0)
             return -EINVAL;
         const char *opts = cJSON_IsString(e) ? e->valuestring : "";

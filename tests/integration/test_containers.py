@@ -196,3 +196,14 @@ def test_run_rm_whose_start_fails_ends(bb):
     while bb.docker("ps", "-aq").stdout.strip() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert bb.docker("ps", "-aq").stdout.strip() == ""
+
+
+def test_inspect_mounts_as_docker_lists_them(bb, tmp_path):
+    """Binds and --mount entries are listed; --tmpfs (HostConfig.Tmpfs) is not."""
+    bb.docker("create", "--name", "mnts", "--tmpfs", "/t", "--mount", "type=tmpfs,dst=/u",
+              "-v", f"{tmp_path}:/h:ro", "busybox", "true")
+    mounts = bb.client().api.inspect_container("mnts")["Mounts"]
+    got = {m["Destination"]: (m["Type"], m["Source"], m["RW"], m["Mode"]) for m in mounts}
+    assert got == {"/h": ("bind", str(tmp_path), False, "ro"), "/u": ("tmpfs", "", True, "")}
+    assert bb.client().api.inspect_container("mnts")["HostConfig"]["Tmpfs"] == {"/t": ""}
+    bb.docker("rm", "mnts")
