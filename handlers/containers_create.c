@@ -11,6 +11,7 @@
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "containers.h"
+#include "containers_shape.h"
 #include "runtime/caps.h"
 #include "runtime/ctr_config.h"
 #include "runtime/ctr_validate.h"
@@ -163,9 +164,7 @@ static void created(void *ud, const struct berr *err)
     } else {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "Id", ctx->base.id);
-        cJSON *w = cJSON_AddArrayToObject(o, "Warnings");
-        for (size_t i = 0; i < ctx->warn.n; i++)
-            cJSON_AddItemToArray(w, cJSON_CreateString(ctx->warn.msg[i]));
+        ctr_add_warnings(o, &ctx->warn);
         srv_reply_json(req, 201, o);
     }
     free(ctx);

@@ -15,6 +15,7 @@
 #include "containers.h"
 #include "filters.h"
 #include "images_json.h"
+#include "prune_reply.h"
 #include "runtime/ctr_manage.h"
 
 /* moby refuses a second prune while one runs (daemon.pruneRunning). */
@@ -97,16 +98,9 @@ static void prune_free(struct prune *p)
 
 static void finish(struct prune *p)
 {
-    char reclaimed[24];
-    snprintf(reclaimed, sizeof(reclaimed), "%lld", (long long)p->reclaimed);
-    const char *attrs[] = {"reclaimed", reclaimed, NULL};
-    (void)evbus_publish(p->e->events, "container", "prune", "", attrs);
-    cJSON *o = cJSON_CreateObject();
-    bool none = cJSON_GetArraySize(p->deleted) == 0;
-    cJSON_AddItemToObject(o, "ContainersDeleted", none ? cJSON_CreateNull() : p->deleted);
-    if (!none)
-        p->deleted = NULL;
-    json_add_int64(o, "SpaceReclaimed", p->reclaimed);
+    cJSON *o =
+        prune_reply(p->e->events, "container", "ContainersDeleted", p->deleted, p->reclaimed);
+    p->deleted = NULL;
     prune_running = false;
     p->req->on_abort = NULL;
     srv_reply_json(p->req, 200, o);

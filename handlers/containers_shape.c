@@ -124,3 +124,10 @@ void ctr_status_text(const struct container *c, int64_t now_ns, char *out, size_
         snprintf(out, outlen, "Created");
     }
 }
+
+void ctr_add_warnings(cJSON *o, const struct cg_warnings *warn)
+{
+    cJSON *w = cJSON_AddArrayToObject(o, "Warnings");
+    for (size_t i = 0; w && warn && i < warn->n; i++)
+        cJSON_AddItemToArray(w, cJSON_CreateString(warn->msg[i]));
+}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/container.h"
 
 /* Mounts: [{Type, Source, Destination, Mode, RW, Propagation}]. */
@@ -14,6 +15,8 @@ cJSON *ctr_mounts_json(const struct container *c);
 cJSON *ctr_network_settings_json(const struct container *c, bool full);
 /* "Up 5 minutes", "Exited (0) 3 seconds ago", "Created", ... */
 void ctr_status_text(const struct container *c, int64_t now_ns, char *out, size_t outlen);
+/* {"Warnings": [...]} member of create and update replies (warn may be NULL). */
+void ctr_add_warnings(cJSON *o, const struct cg_warnings *warn);
 /* Docker's units.HumanDuration. */
 void human_duration(int64_t ns, char *out, size_t outlen);
 

@@ -2,6 +2,7 @@
  * checked before the container is looked up, as Docker does; the reply is
  * {"Warnings":[...]}. */
 #include "containers.h"
+#include "containers_shape.h"
 #include "runtime/ctr_manage.h"
 
 static void update_done(void *ud, const struct berr *err, const struct cg_warnings *warn)
@@ -13,9 +14,7 @@ static void update_done(void *ud, const struct berr *err, const struct cg_warnin
         return;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON *w = cJSON_AddArrayToObject(o, "Warnings");
-    for (size_t i = 0; warn && i < warn->n; i++)
-        cJSON_AddItemToArray(w, cJSON_CreateString(warn->msg[i]));
+    ctr_add_warnings(o, warn);
     srv_reply_json(req, 200, o);
 }
 

@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "images.h"
 #include "images_json.h"
+#include "prune_reply.h"
 
 /* One delete or prune request: what it did, and the layers left to remove. */
 struct rmi {
@@ -347,17 +348,8 @@ static void rmi_free(struct rmi *r)
 
 static void reply_prune(struct rmi *r)
 {
-    char reclaimed[24];
-    snprintf(reclaimed, sizeof(reclaimed), "%lld", (long long)r->reclaimed);
-    const char *attrs[] = {"reclaimed", reclaimed, NULL};
-    (void)evbus_publish(r->e->events, "image", "prune", "", attrs);
-    cJSON *o = cJSON_CreateObject();
-    bool none = cJSON_GetArraySize(r->records) == 0;
-    cJSON_AddItemToObject(o, "ImagesDeleted", none ? cJSON_CreateNull() : r->records);
-    if (none)
-        cJSON_Delete(r->records);
+    cJSON *o = prune_reply(r->e->events, "image", "ImagesDeleted", r->records, r->reclaimed);
     r->records = NULL;
-    json_add_int64(o, "SpaceReclaimed", r->reclaimed);
     prune_running = false;
     srv_reply_json(r->req, 200, o);
 }
