@@ -477,3 +477,122 @@ def print_notes(notes):
 def on_sigterm(signum, frame):
     """Turn SIGTERM into an exception so the daemons get stopped on the way out."""
     raise KeyboardInterrupt
+
+
+# ---- additions for bench_run.py ----------------------------------------------
+
+def pss_kib(pid):
+    """Proportional set size of one process in KiB (0 if it has gone).
+
+    PSS divides each shared page by the processes that map it, so the sum
+    over fifty containerd-shims counts their common binary once, not fifty
+    times, and a sum over several processes is a fair footprint.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def process_table():
+    """{pid: ppid} of every process, from one walk of /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = proc_stat(int(entry))
+            if st:
+                table[int(entry)] = st[0]
+    return table
+
+
+def subtree(table, pid):
+    """pid and all its descendants according to a process_table()."""
+    children = {}
+    for child, parent in table.items():
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        if p not in found:
+            found.add(p)
+            todo.extend(children.get(p, []))
+    return found
+
+
+def proc_cmdline(pid):
+    """A process's argv joined by spaces ('' if gone or a kernel thread)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def proc_comm(pid):
+    """A process's command name ('' if gone)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def procs_mentioning(text):
+    """{pid: starttime} of processes whose command line contains text.
+
+    containerd-shims double-fork away from containerd (their parent becomes
+    PID 1), so they are found by the socket path in their arguments, which
+    lies under the engine's own temp dir.
+    """
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid() and text in proc_cmdline(entry):
+            st = proc_stat(int(entry))
+            if st:
+                found[int(entry)] = st[1]
+    return found
+
+
+def kill_procs(procs):
+    """SIGKILL each {pid: starttime} that is still that same process."""
+    for pid in still_running(procs):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def cli_env(host, config_dir):
+    """A docker CLI environment for one daemon: its DOCKER_HOST, an empty CLI
+    config of our own, and no context, TLS or pinned API version from ours."""
+    env = dict(os.environ, DOCKER_HOST=host, DOCKER_CONFIG=str(config_dir))
+    for var in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION"):
+        env.pop(var, None)
+    return env
+
+
+def api_request(sock_path, method, path, body=None, timeout=60.0):
+    """One request on a new connection: (status, parsed JSON or raw bytes).
+
+    Raises BenchError when the daemon cannot be reached, so that a hung or
+    dead daemon ends the bench with its reason instead of a traceback.
+    """
+    conn = UnixHTTPConnection(sock_path, timeout=timeout)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    try:
+        conn.request(method, path, body=None if body is None else json.dumps(body),
+                     headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+    except (OSError, http.client.HTTPException) as e:
+        raise BenchError(f"{method} {path} on {sock_path}: {e}") from None
+    finally:
+        conn.close()
+    try:
+        return resp.status, json.loads(data) if data else None
+    except ValueError:
+        return resp.status, data
