@@ -28,7 +28,7 @@ static int lock_file(const char *path, int *ret_fd)
 
 int daemon_lock_pidfile(const char *path, struct berr *err)
 {
-    int fd;
+    int fd = -1;
     int r = lock_file(path, &fd);
     if (r == -EWOULDBLOCK)
         return berr_set(err, 409, EBUSY,
@@ -49,7 +49,7 @@ int daemon_lock_data_root(const char *data_root, struct berr *err)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/berthd.lock", data_root);
-    int fd;
+    int fd = -1;
     int r = lock_file(path, &fd);
     if (r == -EWOULDBLOCK)
         return berr_set(err, 409, EBUSY, "another berthd is using the data root %s", data_root);

@@ -50,6 +50,7 @@ struct ctr_state {
     char error[BERR_MSG_MAX];
 };
 
+struct job;
 struct ctr_runtime; /* live process, stdio and watchers (ctr_run.c) */
 
 struct container {
@@ -77,6 +78,8 @@ struct container {
     struct ctr_restart_timer *restart_timer; /* restart policy delay running */
     int64_t restart_delay_ms;
     bool state_saving, state_dirty;
+    int saves_in_flight;            /* state/config writes queued or running */
+    struct job *remove_after_saves; /* a removal waiting for them (ctr_remove.c) */
 };
 
 struct ctr_table {

@@ -33,13 +33,20 @@ static void save_done(struct job *job)
 {
     struct save_job *sj = container_of(job, struct save_job, job);
     struct container *c = sj->c;
-    if (job->result < 0 && !c->removed)
+    bool going = c->removed || c->st.status == CTR_REMOVING;
+    c->saves_in_flight--;
+    if (job->result < 0 && !going)
         log_error("container %.12s: saving %s: %s", c->id, sj->config ? "config" : "state",
                   job->err.msg);
     c->state_saving = false;
-    if (c->state_dirty && !c->removed) {
+    if (c->state_dirty && !going) {
         c->state_dirty = false;
         queue_save(sj->rt, c, false);
+    }
+    if (c->saves_in_flight == 0 && c->remove_after_saves) {
+        /* the directory goes only once no save can recreate a file in it */
+        (void)job_queue(sj->rt->loop, c->remove_after_saves);
+        c->remove_after_saves = NULL;
     }
     ctr_unref(c);
     free(sj->doc);
@@ -59,6 +66,7 @@ static void queue_save(struct rt *rt, struct container *c, bool config)
     sj->config = config;
     snprintf(sj->path, sizeof(sj->path), "%s/%s", c->dir, config ? "config.json" : "state.json");
     ctr_ref(c);
+    c->saves_in_flight++;
     if (!config)
         c->state_saving = true;
     job_init(&sj->job, save_run, save_done);
@@ -67,7 +75,7 @@ static void queue_save(struct rt *rt, struct container *c, bool config)
 
 void rt_save_state(struct rt *rt, struct container *c)
 {
-    if (c->removed || c->creating)
+    if (c->removed || c->creating || c->st.status == CTR_REMOVING)
         return;
     if (c->state_saving) {
         c->state_dirty = true;
@@ -78,6 +86,6 @@ void rt_save_state(struct rt *rt, struct container *c)
 
 void rt_save_config(struct rt *rt, struct container *c)
 {
-    if (!c->removed && !c->creating)
+    if (!c->removed && !c->creating && c->st.status != CTR_REMOVING)
         queue_save(rt, c, true);
 }

@@ -408,7 +408,7 @@ static int add_name(struct parse *ps, const char *s, const char **names, size_t 
 static int parse_names(struct parse *ps, const cJSON *obj, struct seccomp_rule *rule)
 {
     const char *name;
-    const cJSON *names, *it;
+    const cJSON *names = NULL, *it;
     int r = get_string(ps, obj, "name", "Syscall.name", &name);
     if (r == 0)
         r = cond_strings(ps, obj, "names", "Syscall.names", &names);
@@ -437,8 +437,8 @@ static int parse_names(struct parse *ps, const cJSON *obj, struct seccomp_rule *
 static int parse_rule_action(struct parse *ps, const cJSON *obj, struct seccomp_rule *rule)
 {
     const char *action;
-    uint64_t errno_ret;
-    bool has_errno;
+    uint64_t errno_ret = 0;
+    bool has_errno = false;
     int r = get_string(ps, obj, "action", "Syscall.action", &action);
     if (r == 0)
         r = get_u64(ps, obj, "errnoRet", "Syscall.errnoRet", UINT16_MAX, &has_errno, &errno_ret);
@@ -511,8 +511,8 @@ static int parse_flags(struct parse *ps, const cJSON *root)
 static int parse_default(struct parse *ps, const cJSON *root)
 {
     const char *action, *listener;
-    uint64_t errno_ret;
-    bool has_errno;
+    uint64_t errno_ret = 0;
+    bool has_errno = false;
     int r = get_string(ps, root, "defaultAction", "Seccomp.defaultAction", &action);
     if (r == 0)
         r = get_u64(ps, root, "defaultErrnoRet", "Seccomp.defaultErrnoRet", UINT16_MAX, &has_errno,

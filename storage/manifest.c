@@ -506,7 +506,7 @@ static int resolve_media_type(const cJSON *root, const char *ct, const char **re
 
 static int check_schema_version(const cJSON *root, struct berr *err)
 {
-    const cJSON *sv;
+    const cJSON *sv = NULL;
     int r = json_field(root, "schemaVersion", "manifest", "", &sv, err);
     if (r < 0)
         return r;
@@ -522,7 +522,7 @@ static int check_schema_version(const cJSON *root, struct berr *err)
 
 static int parse_image_manifest(const cJSON *root, struct manifest *m, struct berr *err)
 {
-    const cJSON *config;
+    const cJSON *config = NULL;
     int r = json_field(root, "config", "manifest", "", &config, err);
     if (r < 0)
         return r;
@@ -592,7 +592,7 @@ void manifest_done(struct manifest *m)
 static int parse_rootfs(const cJSON *root, struct image_config *c, struct berr *err)
 {
     static const char *const what = "image config";
-    const cJSON *rootfs, *ids;
+    const cJSON *rootfs = NULL, *ids = NULL;
     const char *type;
     int r = json_field(root, "rootfs", what, "", &rootfs, err);
     if (r < 0)

@@ -83,7 +83,7 @@ static bool pw_match(char **f, int n, const char *name, bool numeric, uint32_t i
 
 static int passwd_find(const char *name, bool numeric, uint32_t id, struct pwent *ret)
 {
-    char *line = NULL, *f[FIELDS];
+    char *line = NULL, *f[FIELDS] = {0};
     size_t cap = 0;
     FILE *db = open_db("/etc/passwd");
     while (db && !ret->found && getline(&line, &cap, db) >= 0) {
@@ -203,7 +203,7 @@ static int resolve_groups(const char *group_arg, const struct pwent *pw,
         r = q.err;
     }
     for (size_t i = 0; r == 0 && group_add && group_add[i]; i++) {
-        gid_t gid;
+        gid_t gid = 0;
         r = group_resolve(group_add[i], &gid);
         if (r == 0)
             r = add_group(u, gid);

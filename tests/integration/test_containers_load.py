@@ -44,8 +44,14 @@ def test_twenty_concurrent_run_rm(bb, tmp_path):
 
 
 def log_bytes(d, cid):
-    files = glob.glob(os.path.join(d.data_root, "containers", cid, f"{cid}-json.log*"))
-    return files, sum(os.path.getsize(f) for f in files)
+    """The log files and their total size; rotation may rename or delete a
+    file between listing and stat, so a vanished file means: look again."""
+    while True:
+        files = glob.glob(os.path.join(d.data_root, "containers", cid, f"{cid}-json.log*"))
+        try:
+            return files, sum(os.path.getsize(f) for f in files)
+        except FileNotFoundError:
+            continue
 
 
 def test_flood_keeps_api_responsive_and_log_bounded(bb):
