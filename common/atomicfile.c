@@ -65,6 +65,31 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
     return 0;
 }
 
+int write_new_file(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                   struct berr *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return berr_errno(err, 500, errno, "create '%s'", path);
+    int r = write_all(fd, data, len);
+    if (r == 0 && sync && fsync(fd) < 0)
+        r = -errno;
+    if (close(fd) < 0 && r == 0)
+        r = -errno;
+    if (r < 0)
+        return berr_errno(err, 500, -r, "write '%s'", path);
+    return 0;
+}
+
+int fsync_dir(const char *dir, struct berr *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = fd < 0 || fsync(fd) < 0 ? -errno : 0;
+    if (fd >= 0)
+        close(fd);
+    return r < 0 ? berr_errno(err, 500, -r, "sync directory '%s'", dir) : 0;
+}
+
 static int read_fd_all(int fd, size_t max, char **ret_data, size_t *ret_len)
 {
     size_t cap = 4096, len = 0;

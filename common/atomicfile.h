@@ -4,6 +4,7 @@
 #ifndef BERTH_COMMON_ATOMICFILE_H
 #define BERTH_COMMON_ATOMICFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -11,6 +12,14 @@
 
 int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,
                       struct berr *err);
+
+/* A file that does not exist yet, in a directory this process just made
+ * (O_EXCL: nothing older can be seen half-replaced, so no temp file). sync
+ * fsyncs the file; make the names durable with one fsync_dir() for the
+ * whole batch. */
+int write_new_file(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                   struct berr *err);
+int fsync_dir(const char *dir, struct berr *err);
 
 /* Reads a whole regular file of at most max bytes into a NUL-terminated heap
  * buffer. Blocking. */

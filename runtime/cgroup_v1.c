@@ -307,9 +307,18 @@ int cg__v1_kill_all(const struct cgroup *cg, struct berr *err)
     const char *dir = cg__v1_procs_dir(cg);
     if (!dir)
         return berr_set(err, 500, ENOENT, "cgroup: no hierarchy to kill processes in");
+    /* Usually the container's init has exited and taken the rest with it
+     * (pid namespace): an empty cgroup stays empty, skip the freeze. */
+    struct berr ignored = {0};
+    pid_t *left = NULL;
+    size_t nleft = 1;
+    if (cg__read_pids(dir, &left, &nleft, &ignored) == 0 && nleft == 0) {
+        free(left);
+        return 0;
+    }
+    free(left);
     /* Frozen, nothing can fork between reading the list and the kills;
      * SIGKILL is delivered on thaw. */
-    struct berr ignored = {0};
     if (HAS(cg, CG_FREEZER) && cg__v1_freeze(cg, true, &ignored) == 0) {
         pid_t *pids = NULL;
         size_t n = 0;

@@ -62,7 +62,7 @@ static int write_doc(const char *dir, const char *name, const char *doc, struct 
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    return atomic_write_file(path, doc, strlen(doc), 0600, err);
+    return write_new_file(path, doc, strlen(doc), 0600, true, err);
 }
 
 static int create_run(struct job *job)
@@ -77,6 +77,9 @@ static int create_run(struct job *job)
     /* state first: a config.json on disk always has its state.json */
     if (write_doc(cj->fs.dir, "state.json", cj->state_doc, &job->err) < 0 ||
         write_doc(cj->fs.dir, "config.json", cj->config_doc, &job->err) < 0)
+        goto fail;
+    /* the records' names, then the container directory's own */
+    if (fsync_dir(cj->fs.dir, &job->err) < 0 || fsync_dir(cj->rt->ctrs.root, &job->err) < 0)
         goto fail;
     return 0;
 fail:
