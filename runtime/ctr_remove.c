@@ -1,6 +1,9 @@
 /* Remove: a running container is killed first (force), then its directory
- * (root filesystem, logs, records) is deleted on a worker and it leaves the
- * table; "removed" waiters and the destroy event follow. */
+ * (root filesystem, logs, records) is unmounted and renamed into the trash
+ * on a worker and it leaves the table; "removed" waiters and the destroy
+ * event follow at once, and the trash is emptied by a second job (what a
+ * crash leaves there goes at the next start: rt_init). A rename is one
+ * metadata operation, deleting a container layer is many. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/macros.h"
+#include "storage/fsutil.h"
 #include "ctr_internal.h"
 
 struct remove_job {
@@ -15,6 +19,7 @@ struct remove_job {
     struct rt *rt;
     struct container *c;
     char *dir;
+    char trash[4200]; /* where dir went; "" when it was deleted in place */
     rt_done_fn done;
     void *ud;
 };
@@ -22,7 +27,39 @@ struct remove_job {
 static int remove_run(struct job *job)
 {
     struct remove_job *rj = container_of(job, struct remove_job, job);
+    if (ctr_rootfs_unmount_sync(rj->dir) == 0 && rename(rj->dir, rj->trash) == 0)
+        return 0;
+    rj->trash[0] = '\0'; /* no trash dir, or another filesystem: delete here */
     return ctr_rootfs_remove_sync(rj->dir, &job->err);
+}
+
+struct trash_job {
+    struct job job;
+    char path[4200];
+};
+
+static int trash_run(struct job *job)
+{
+    struct trash_job *tj = container_of(job, struct trash_job, job);
+    int r = fs_rm_rf(tj->path);
+    if (r < 0)
+        log_warn("emptying the trash: %s: %s", tj->path, strerror(-r));
+    return 0;
+}
+
+static void trash_done(struct job *job)
+{
+    free(container_of(job, struct trash_job, job));
+}
+
+static void empty_trash(struct rt *rt, const char *path)
+{
+    struct trash_job *tj = calloc(1, sizeof(*tj));
+    if (!tj)
+        return; /* left for the next start */
+    snprintf(tj->path, sizeof(tj->path), "%s", path);
+    job_init(&tj->job, trash_run, trash_done);
+    (void)job_queue(rt->loop, &tj->job);
 }
 
 static void remove_done(struct job *job)
@@ -42,6 +79,8 @@ static void remove_done(struct job *job)
         ctr_table_remove(&rt->ctrs, c);
         ctr_waiters_fire(c, true);
         rj->done(rj->ud, &(struct berr){0});
+        if (rj->trash[0])
+            empty_trash(rt, rj->trash);
     }
     ctr_unref(c);
     free(rj->dir);
@@ -58,6 +97,7 @@ static void remove_now(struct rt *rt, struct container *c, rt_done_fn done, void
     }
     rj->rt = rt;
     rj->c = c;
+    snprintf(rj->trash, sizeof(rj->trash), "%s/trash/%s", rt->data_root, c->id);
     rj->done = done;
     rj->ud = ud;
     ctr_ref(c);

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "caps.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "storage/fsutil.h"
 #include "ctr_internal.h"
 
 /* Takes the container's image reference and cleans what a daemon that died
@@ -21,6 +23,19 @@ static void reconcile(struct rt *rt, struct container *c)
     if (img)
         img->users++;
     ctr_reconcile_sync(rt, c);
+}
+
+/* Removed containers' directories wait in <data-root>/trash for a worker
+ * to delete them (ctr_remove.c); what a crash left there goes now. */
+static void empty_trash_sync(const char *data_root)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/trash", data_root);
+    int r = fs_rm_rf(path);
+    if (r < 0 && r != -ENOENT)
+        log_warn("emptying %s: %s", path, strerror(-r));
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        log_warn("creating %s: %s", path, strerror(errno));
 }
 
 int rt_init(struct rt *rt, uv_loop_t *loop, struct store *store, struct evbus *events,
@@ -37,6 +52,7 @@ int rt_init(struct rt *rt, uv_loop_t *loop, struct store *store, struct evbus *e
         return -EIO;
     if (caps_read_bounding(&rt->cap_bounding) < 0)
         rt->cap_bounding = CAPS_ALL_KNOWN;
+    empty_trash_sync(rt->data_root);
     if (ctr_table_load_sync(&rt->ctrs, ret_warnings, err) < 0)
         return -EIO;
     const char *k;

@@ -207,3 +207,21 @@ def test_inspect_mounts_as_docker_lists_them(bb, tmp_path):
     assert got == {"/h": ("bind", str(tmp_path), False, "ro"), "/u": ("tmpfs", "", True, "")}
     assert bb.client().api.inspect_container("mnts")["HostConfig"]["Tmpfs"] == {"/t": ""}
     bb.docker("rm", "mnts")
+
+
+def test_removed_directories_go_through_the_trash(bb):
+    """rm moves the container's directory to <data-root>/trash and a worker
+    empties it; what a crash leaves there is deleted at the next start."""
+    import os
+    trash = os.path.join(bb.data_root, "trash")
+    cid = bb.docker("create", "busybox", "true").stdout.strip()
+    bb.docker("rm", cid)
+    assert not os.path.exists(os.path.join(bb.data_root, "containers", cid))
+    deadline = time.monotonic() + 10
+    while os.listdir(trash) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert os.listdir(trash) == []
+    os.makedirs(os.path.join(trash, "left-by-a-crash", "upper", "x"))
+    assert bb.stop() == 0
+    bb.start()
+    assert os.listdir(trash) == []
