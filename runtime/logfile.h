@@ -11,13 +11,18 @@
  * entry without the '\n'. Every piece of a split line carries the time of
  * the first piece.
  *
- * Formatting happens on the loop thread into a pending buffer; all disk I/O
- * (open, write, rotation, close) runs in one job at a time on the libuv
- * pool, which takes whatever accumulated meanwhile as one batch. The
- * pending buffer is bounded: past LOGW_HIGH_WATER logw_write() returns
- * LOGW_FULL and the caller stops reading the pipe until the drain callback.
+ * The loop thread only copies each raw chunk, with its stream and receive
+ * time, into a pending buffer; everything else (line splitting, JSON
+ * encoding, open, write, rotation, close) runs in one job at a time on the
+ * libuv pool, which takes whatever accumulated meanwhile as one batch. The
+ * pending buffer is bounded: past LOGW_HIGH_WATER raw bytes logw_write()
+ * returns LOGW_FULL and the caller stops reading the pipe until the drain
+ * callback. No log-file fd is ever closed on the loop thread: closing the
+ * last fd of a file rotation has unlinked frees its page cache, which can
+ * take tens of milliseconds.
  *
- * Every function here runs on the loop thread. */
+ * Every logw_ function runs on the loop thread; the logfile__ encoding
+ * helpers are pure and run anywhere. */
 #ifndef BERTH_RUNTIME_LOGFILE_H
 #define BERTH_RUNTIME_LOGFILE_H
 
@@ -99,7 +104,8 @@ void logw_close(struct logw *w, logw_done_fn done, void *ud);
 const char *logw_path(const struct logw *w);
 /* First open/write/rotate error met (negative errno), 0 if none. */
 int logw_error(const struct logw *w);
-/* Bytes formatted and not yet on disk (pending plus the batch in flight). */
+/* Raw bytes taken and not yet encoded and on disk (pending plus the rest
+ * of the batch in flight; record headers included). */
 size_t logw_buffered(const struct logw *w);
 
 /* ---- followers ---- */
@@ -168,15 +174,34 @@ struct logfile__tscache {
 /* Worst-case encoded size of an entry with len bytes of log text. */
 #define LOGFILE__ENTRY_MAX(len) (6 * (size_t)(len) + 96)
 
+/* Longest time logfile__format_time writes (a 5-digit year included). */
+#define LOGFILE__TIME_MAX 34
+
 /* Encodes one entry at out (LOGFILE__ENTRY_MAX(len) bytes available);
  * newline adds the '\n' a complete line keeps in "log". Returns its length. */
 size_t logfile__encode(char *out, int stream, const char *text, size_t len, bool newline,
                        int64_t ts_ns, struct logfile__tscache *tc);
+
+/* The same with the time already formatted (tslen <= LOGFILE__TIME_MAX). */
+size_t logfile__encode_ts(char *out, int stream, const char *text, size_t len, bool newline,
+                          const char *ts, size_t tslen);
 
 /* JSON string body as Go's encoding/json writes it (no quotes). */
 size_t logfile__escape(char *out, const char *s, size_t len);
 
 /* Go's time.RFC3339Nano in UTC; returns the length (no NUL). */
 size_t logfile__format_time(char *out, int64_t ts_ns, struct logfile__tscache *tc);
+
+/* ---- internal: closing log-file fds off the loop (logfile_close.c) ---- */
+
+/* Takes fds (malloc'd; entries < 0 are skipped) and closes them in a pool
+ * job, then frees the array: the last close of a file that rotation has
+ * unlinked frees its page cache, far too slow for the loop thread. Without
+ * memory for the job they are closed right here (better a stall than a
+ * leak). fds may be NULL when n is 0. */
+void logfile__close_later(uv_loop_t *loop, int *fds, int n);
+
+/* Same for one fd (a no-op for fd < 0). */
+void logfile__close_fd_later(uv_loop_t *loop, int fd);
 
 #endif

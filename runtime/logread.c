@@ -51,8 +51,30 @@ struct logread {
 
 static void lr_kick(struct logread *r);
 
+/* Hands every fd the reader holds to a pool job: a follower's fd is often
+ * the last one of a file rotation has unlinked, and that close() frees the
+ * file's page cache (milliseconds of stall on the loop). Only without
+ * memory for the list do they get closed below, on the loop. */
+static void lr_close_fds(struct logread *r)
+{
+    struct logread__cursor *c = &r->c;
+    int *fds = malloc(sizeof(int) * (size_t)(r->ev_nfds + c->nfiles + 1));
+    int n = 0;
+    if (!fds)
+        return;
+    for (int i = 0; i < r->ev_nfds; i++)
+        fds[n++] = r->ev_fds[i];
+    r->ev_nfds = 0;
+    for (int i = 0; i < c->nfiles; i++) {
+        fds[n++] = c->files[i].fd;
+        c->files[i].fd = -1;
+    }
+    logfile__close_later(r->loop, fds, n);
+}
+
 static void lr_free(struct logread *r)
 {
+    lr_close_fds(r);
     for (int i = 0; i < r->ev_nfds; i++)
         close(r->ev_fds[i]);
     free(r->ev_fds);
@@ -83,7 +105,8 @@ static bool lr_merge(struct logread *r)
         if (r->has_live && c->nfiles > 0)
             c->files[c->nfiles - 1].limit = -1; /* no longer written: read to EOF */
         for (int i = 0; i < r->ev_nfds; i++)
-            logread__add_file(c, r->ev_fds[i], i == r->ev_nfds - 1 ? 0 : -1);
+            if (logread__add_file(c, r->ev_fds[i], i == r->ev_nfds - 1 ? 0 : -1) < 0)
+                logfile__close_fd_later(r->loop, r->ev_fds[i]);
         r->ev_nfds = 0;
         r->has_live = true;
         changed = true;
@@ -196,13 +219,13 @@ static void lr_add_ev_fd(struct logread *r, int fd)
     /* A reader far behind keeps at most max-file files the writer has
      * moved past; older ones are gone for Docker's readers too. */
     if (r->ev_nfds > 0 && r->ev_nfds >= r->max_file + 1) {
-        close(r->ev_fds[0]);
+        logfile__close_fd_later(r->loop, r->ev_fds[0]);
         memmove(r->ev_fds, r->ev_fds + 1, sizeof(int) * (size_t)(r->ev_nfds - 1));
         r->ev_nfds--;
     }
     int *p = realloc(r->ev_fds, sizeof(int) * (size_t)(r->ev_nfds + 1));
     if (!p) {
-        close(dup_fd);
+        logfile__close_fd_later(r->loop, dup_fd);
         return;
     }
     r->ev_fds = p;
@@ -244,7 +267,8 @@ static void lr_snap(void *ud, int status, struct logw_snapshot *snap)
         r->max_file = snap->max_file;
         for (int i = 0; i < snap->nfds; i++) {
             bool live = snap->has_live && i == snap->nfds - 1;
-            logread__add_file(&r->c, snap->fds[i], live ? snap->live_size : -1);
+            if (logread__add_file(&r->c, snap->fds[i], live ? snap->live_size : -1) < 0)
+                logfile__close_fd_later(r->loop, snap->fds[i]);
         }
         free(snap->fds);
     }

@@ -14,7 +14,8 @@
  * With a live writer the reader takes its files from the writer (no race
  * with rotation), and in follow mode keeps reading what the writer adds,
  * across rotations, until the writer closes. Every function here runs on
- * the loop thread. */
+ * the loop thread; the reader's fds are closed on the pool (a follower's
+ * is often the last fd of an unlinked file, whose close is slow). */
 #ifndef BERTH_RUNTIME_LOGREAD_H
 #define BERTH_RUNTIME_LOGREAD_H
 
@@ -147,10 +148,13 @@ int logread__seek_tail(struct logread__cursor *c, int64_t n);
 /* Reads and formats until a chunk is full, the files are exhausted, or a
  * bounded amount of input was skipped; honours job_should_stop(). */
 int logread__fill_chunk(struct logread__cursor *c, struct job *job);
-/* Appends a file (fd owned by the cursor from now on). */
+/* Appends a file: on success the cursor owns fd; on failure (-ENOMEM) the
+ * caller still does, and closes it (off the loop when on the loop). */
 int logread__add_file(struct logread__cursor *c, int fd, int64_t limit);
 /* Forgets files already passed, so a long follow does not grow the array. */
 void logread__compact(struct logread__cursor *c);
+/* Frees the cursor; fds still open are closed right here, so a caller on
+ * the loop first hands them to logfile__close_later(). */
 void logread__cursor_done(struct logread__cursor *c);
 
 #endif

@@ -24,10 +24,8 @@
 int logread__add_file(struct logread__cursor *c, int fd, int64_t limit)
 {
     struct logread__file *f = realloc(c->files, sizeof(*f) * (size_t)(c->nfiles + 1));
-    if (!f) {
-        close(fd);
+    if (!f)
         return -ENOMEM;
-    }
     c->files = f;
     c->files[c->nfiles].fd = fd;
     c->files[c->nfiles].limit = limit;
@@ -67,10 +65,10 @@ int logread__open_names(struct logread__cursor *c)
         fds[n++] = fd;
     }
     for (int k = n - 1; k >= 0; k--) {
+        if (r == 0)
+            r = logread__add_file(c, fds[k], -1);
         if (r < 0)
             close(fds[k]);
-        else
-            r = logread__add_file(c, fds[k], -1);
     }
     free(fds);
     if (r < 0)
@@ -78,7 +76,10 @@ int logread__open_names(struct logread__cursor *c)
     int fd = open(c->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
-    return logread__add_file(c, fd, -1);
+    r = logread__add_file(c, fd, -1);
+    if (r < 0)
+        close(fd);
+    return r;
 }
 
 static int ensure_ibuf(struct logread__cursor *c)

@@ -133,6 +133,38 @@ static void test_escape_like_moby(void **state)
     check_escape("a\0b", 3, "a\\u0000b");
 }
 
+/* The escaper tests 8 bytes at a time: every byte value at every position
+ * of a word (and of the bytewise tail) must still be found. */
+static void test_escape_every_byte_every_position(void **state)
+{
+    (void)state;
+    for (int b = 0; b < 256; b++) {
+        char want_esc[8];
+        if (b == '\n')
+            strcpy(want_esc, "\\n");
+        else if (b == '\r')
+            strcpy(want_esc, "\\r");
+        else if (b == '"' || b == '\\')
+            snprintf(want_esc, sizeof(want_esc), "\\%c", b);
+        else if (b < 0x20 || b == '<' || b == '>' || b == '&')
+            snprintf(want_esc, sizeof(want_esc), "\\u%04x", b);
+        else if (b >= 0x80)
+            strcpy(want_esc, "\\ufffd"); /* a lone byte >= 0x80 is invalid UTF-8 */
+        else
+            snprintf(want_esc, sizeof(want_esc), "%c", b);
+        for (size_t pos = 0; pos < 21; pos++) {
+            char in[21], want[64], out[256];
+            memset(in, 'a', sizeof(in));
+            in[pos] = (char)b;
+            snprintf(want, sizeof(want), "%.*s%s%.*s", (int)pos, in, want_esc,
+                     (int)(sizeof(in) - pos - 1), in + pos + 1);
+            size_t n = logfile__escape(out, in, sizeof(in));
+            out[n] = '\0';
+            assert_string_equal(out, want);
+        }
+    }
+}
+
 static void test_format_time(void **state)
 {
     (void)state;
@@ -561,6 +593,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_basic),
         cmocka_unit_test(test_escape_like_moby),
+        cmocka_unit_test(test_escape_every_byte_every_position),
         cmocka_unit_test(test_format_time),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_lines_and_partials),
