@@ -45,9 +45,8 @@ static int write_in(const char *dir, const char *name, const struct buf *b, stru
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    /* regenerated from the config if ever lost: no fsync (the create job
-     * syncs what the container cannot be rebuilt without) */
-    return write_new_file(path, b->data ? b->data : "", b->len, 0644, false, err);
+    /* the create job makes the names durable with one directory fsync */
+    return write_new_file(path, b->data ? b->data : "", b->len, 0644, true, err);
 }
 
 /* --add-host entries are "name:ip" (Docker also accepts "name=ip"). */

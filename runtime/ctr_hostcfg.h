@@ -75,6 +75,8 @@ int ctr_hostcfg_parse(const cJSON *hc, struct ctr_hostcfg *ret, struct berr *err
 /* Parses just the Resources members (create and `docker update`). */
 int ctr_resources_parse(const cJSON *hc, struct ctr_resources *ret, struct berr *err);
 void ctr_resources_done(struct ctr_resources *r);
+/* Frees a device list and its paths (*t NULL, *n 0 after). */
+void ctr_throttles_free(struct cg_throttle **t, size_t *n);
 void ctr_hostcfg_done(struct ctr_hostcfg *hc);
 
 const char *ctr_restart_name(enum ctr_restart r);

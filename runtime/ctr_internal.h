@@ -22,6 +22,7 @@ struct start_plan {
     struct spawn_rlimit *rlimits;
     struct spawn_bind *binds;
     struct spawn_nsjoin *joins;
+    struct cg_throttle *throttles[5]; /* the limits' device lists, owned */
 };
 
 struct start_job {
@@ -118,6 +119,9 @@ void ctr_waiters_fire(struct container *c, bool removed);
 void ctr_after_exit(struct rt *rt, struct container *c);
 /* Then: the stop event and `docker stop` callers. */
 void ctr_stopped(struct ctr_runtime *r);
+/* The daemon's own stop (shutdown): unlike rt_stop, it leaves the restart
+ * policy to decide at the next start. */
+void ctr_stop_by_daemon(struct rt *rt, struct container *c, rt_done_fn done, void *ud);
 /* ctr_restart.c: applies the restart policy to an exited container. */
 void ctr_restart_maybe(struct rt *rt, struct container *c);
 void ctr_restart_cancel(struct container *c);

@@ -48,7 +48,10 @@ void ctr_waiters_fire(struct container *c, bool removed)
 
 /* ---- kill and stop ---- */
 
-int rt_kill(struct rt *rt, struct container *c, int sig, struct berr *err)
+/* by_user: the user's kill or stop, which keeps an unless-stopped container
+ * down; the daemon stopping its containers at shutdown is not (moby does
+ * the same: their policies apply when it comes back). */
+static int kill_signal(struct rt *rt, struct container *c, int sig, bool by_user, struct berr *err)
 {
     if (!ctr_is_running(c) || !c->rt)
         return berr_set(err, 409, EINVAL, "cannot kill container: %s: container %s is not running",
@@ -56,9 +59,7 @@ int rt_kill(struct rt *rt, struct container *c, int sig, struct berr *err)
     int r = ctr_proc_signal(c, sig);
     if (r < 0 && r != -ESRCH)
         return berr_errno(err, 500, -r, "cannot kill container %s", c->id);
-    /* The daemon stopping its containers is not the user stopping them:
-     * their restart policies apply when it comes back (moby does the same). */
-    if ((sig == SIGKILL || sig == SIGTERM || sig == SIGINT) && !rt->shutting_down)
+    if ((sig == SIGKILL || sig == SIGTERM || sig == SIGINT) && by_user)
         c->st.manually_stopped = true;
     char num[16];
     snprintf(num, sizeof(num), "%d", sig);
@@ -67,13 +68,18 @@ int rt_kill(struct rt *rt, struct container *c, int sig, struct berr *err)
     return 0;
 }
 
+int rt_kill(struct rt *rt, struct container *c, int sig, struct berr *err)
+{
+    return kill_signal(rt, c, sig, true, err);
+}
+
 static void stop_timeout(uv_timer_t *t)
 {
     struct ctr_runtime *r = t->data;
     if (!r->exited) {
         log_info("container %.12s did not stop in time, killing it", r->c->id);
         struct berr err = {0};
-        rt_kill(r->rt, r->c, SIGKILL, &err);
+        kill_signal(r->rt, r->c, SIGKILL, false, &err); /* the stop decided already */
     }
 }
 
@@ -86,15 +92,15 @@ static int stop_signal_of(const struct container *c, const char *given)
     return sig;
 }
 
-void rt_stop(struct rt *rt, struct container *c, const char *signal, int timeout_s, rt_done_fn done,
-             void *ud)
+static void stop(struct rt *rt, struct container *c, const char *signal, int timeout_s,
+                 bool by_user, rt_done_fn done, void *ud)
 {
     struct ctr_runtime *r = c->rt;
     struct ctr_stop_waiter *sw = r ? calloc(1, sizeof(*sw)) : NULL;
     if (!sw) {
         /* not running (any more), or waiting to be restarted */
         if (c->restart_timer) {
-            c->st.manually_stopped |= !rt->shutting_down;
+            c->st.manually_stopped |= by_user;
             ctr_restart_cancel(c);
             rt_save_state(rt, c);
         }
@@ -104,17 +110,27 @@ void rt_stop(struct rt *rt, struct container *c, const char *signal, int timeout
     sw->done = done;
     sw->ud = ud;
     list_add_tail(&r->stop_waiters, &sw->link);
-    if (!rt->shutting_down)
-        c->st.manually_stopped = true;
+    c->st.manually_stopped |= by_user;
     if (timeout_s < 0)
         timeout_s = (int)json_get_int64(c->config, "StopTimeout", 10);
     if (r->stop_requested)
         return;
     r->stop_requested = true;
     struct berr err = {0};
-    rt_kill(rt, c, stop_signal_of(c, signal), &err);
+    kill_signal(rt, c, stop_signal_of(c, signal), by_user, &err);
     uv_timer_start(&r->stop_timer, stop_timeout, (uint64_t)(timeout_s < 0 ? 0 : timeout_s) * 1000,
                    0);
+}
+
+void rt_stop(struct rt *rt, struct container *c, const char *signal, int timeout_s, rt_done_fn done,
+             void *ud)
+{
+    stop(rt, c, signal, timeout_s, true, done, ud);
+}
+
+void ctr_stop_by_daemon(struct rt *rt, struct container *c, rt_done_fn done, void *ud)
+{
+    stop(rt, c, NULL, -1, false, done, ud);
 }
 
 static void fire_stop_waiters(struct ctr_runtime *r)
@@ -146,6 +162,8 @@ void ctr_after_exit(struct rt *rt, struct container *c)
     rt_save_state(rt, c);
     rt_event(rt, c, "die", extra);
     ctr_waiters_fire(c, false);
+    if (c->st.status == CTR_REMOVING || c->removed)
+        return; /* a waiter was rm -f: it removes, no policy applies */
     if (c->hc.auto_remove && !rt->shutting_down) {
         ctr_ref(c);
         rt_remove(rt, c, true, auto_removed, c);
@@ -199,7 +217,7 @@ void rt_shutdown(struct rt *rt, void (*done)(void *ud), void *ud)
         if (!c->rt)
             continue;
         sc->pending++;
-        rt_stop(rt, c, NULL, -1, one_stopped, sc);
+        ctr_stop_by_daemon(rt, c, one_stopped, sc);
     }
     one_stopped(sc, NULL);
 }

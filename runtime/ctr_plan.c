@@ -43,6 +43,8 @@ void start_plan_done(struct start_plan *sp)
     free(sp->rlimits);
     free(sp->binds);
     free(sp->joins);
+    for (size_t i = 0; i < 5; i++)
+        free(sp->throttles[i]);
 }
 
 /* Docker's environment: PATH, HOSTNAME (and TERM with a tty), then the
@@ -282,7 +284,10 @@ static int plan_joins(struct rt *rt, const struct container *c, struct start_job
         const struct container *o = ns_donor(rt, hc->pid_mode + 10, prefix, "", err);
         if (!o)
             return -EINVAL;
-        if (add_join(sp, o, "pid", CLONE_NEWPID) < 0)
+        /* pid_for_children: a donor that itself joined another's pid
+         * namespace is tracked through its fork parent, which stays in
+         * the host's; for any other init it names the same namespace */
+        if (add_join(sp, o, "pid_for_children", CLONE_NEWPID) < 0)
             return berr_set(err, 500, ENOMEM, "out of memory");
     }
     if (!strncmp(hc->network_mode, "container:", 10)) {
@@ -389,6 +394,44 @@ static int plan_rootfs(struct rt *rt, const struct container *c, struct start_jo
     return 0;
 }
 
+/* A copy of one device list, paths kept in sp's strings. */
+static int own_throttles(struct start_plan *sp, size_t slot, const struct cg_throttle **t, size_t n)
+{
+    if (n == 0)
+        return 0;
+    struct cg_throttle *copy = calloc(n, sizeof(*copy));
+    if (!copy)
+        return -ENOMEM;
+    sp->throttles[slot] = copy;
+    for (size_t i = 0; i < n; i++) {
+        copy[i].rate = (*t)[i].rate;
+        if (!(copy[i].path = keep(sp, (*t)[i].path)))
+            return -ENOMEM;
+    }
+    *t = copy;
+    return 0;
+}
+
+/* The worker applies the limits while the loop may replace the container's
+ * HostConfig (docker update ends): the job gets its own copies of what
+ * ctr_limits_from() borrowed. */
+static int own_limits(struct start_plan *sp, struct cg_limits *l)
+{
+    if ((l->cpuset_cpus && !(l->cpuset_cpus = keep(sp, l->cpuset_cpus))) ||
+        (l->cpuset_mems && !(l->cpuset_mems = keep(sp, l->cpuset_mems))))
+        return -ENOMEM;
+    int r = own_throttles(sp, 0, &l->weight_device, l->nweight_device);
+    if (r == 0)
+        r = own_throttles(sp, 1, &l->read_bps, l->nread_bps);
+    if (r == 0)
+        r = own_throttles(sp, 2, &l->write_bps, l->nwrite_bps);
+    if (r == 0)
+        r = own_throttles(sp, 3, &l->read_iops, l->nread_iops);
+    if (r == 0)
+        r = own_throttles(sp, 4, &l->write_iops, l->nwrite_iops);
+    return r;
+}
+
 int start_plan_build(struct rt *rt, struct container *c, struct start_job *sj, struct berr *err)
 {
     spawn_plan_init(&sj->sp.plan);
@@ -400,9 +443,9 @@ int start_plan_build(struct rt *rt, struct container *c, struct start_job *sj, s
     if (cgroup_init(&sj->cg, &rt->cg, c->hc.cgroup_parent, c->id, err) < 0)
         return -EINVAL;
     ctr_limits_from(&c->hc, &sj->limits);
-    if (plan_identity(c, &sj->sp) < 0 || plan_files(c, &sj->sp) < 0 ||
-        plan_mounts(rt, c, &sj->sp) < 0 || plan_rlimits(c, &sj->sp) < 0 ||
-        plan_cgroup_binds(sj) < 0)
+    if (own_limits(&sj->sp, &sj->limits) < 0 || plan_identity(c, &sj->sp) < 0 ||
+        plan_files(c, &sj->sp) < 0 || plan_mounts(rt, c, &sj->sp) < 0 ||
+        plan_rlimits(c, &sj->sp) < 0 || plan_cgroup_binds(sj) < 0)
         return berr_set(err, 500, ENOMEM, "out of memory");
     return 0;
 }

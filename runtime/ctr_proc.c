@@ -349,5 +349,5 @@ void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj)
     mark_running(rt, c, sj->pid);
     ctr_oom_watch_start(r);
     if (rt->shutting_down) /* started while the daemon stops: stop it too */
-        rt_stop(rt, c, NULL, -1, stopped_at_shutdown, NULL);
+        ctr_stop_by_daemon(rt, c, stopped_at_shutdown, NULL);
 }

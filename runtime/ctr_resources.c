@@ -99,7 +99,7 @@ int ctr_resources_parse(const cJSON *hc, struct ctr_resources *r, struct berr *e
     return rc < 0 ? rc : 0;
 }
 
-static void free_throttles(struct cg_throttle **t, size_t *n)
+void ctr_throttles_free(struct cg_throttle **t, size_t *n)
 {
     for (size_t i = 0; i < *n; i++)
         free((char *)(*t)[i].path);
@@ -113,9 +113,9 @@ void ctr_resources_done(struct ctr_resources *r)
     free(r->cpuset_cpus);
     free(r->cpuset_mems);
     r->cpuset_cpus = r->cpuset_mems = NULL;
-    free_throttles(&r->weight_device, &r->nweight_device);
-    free_throttles(&r->read_bps, &r->nread_bps);
-    free_throttles(&r->write_bps, &r->nwrite_bps);
-    free_throttles(&r->read_iops, &r->nread_iops);
-    free_throttles(&r->write_iops, &r->nwrite_iops);
+    ctr_throttles_free(&r->weight_device, &r->nweight_device);
+    ctr_throttles_free(&r->read_bps, &r->nread_bps);
+    ctr_throttles_free(&r->write_bps, &r->nwrite_bps);
+    ctr_throttles_free(&r->read_iops, &r->nread_iops);
+    ctr_throttles_free(&r->write_iops, &r->nwrite_iops);
 }

@@ -59,11 +59,17 @@ static void drop_discarded(struct container *c, const struct cg_limits *l)
         r->cpuset_cpus[0] = '\0';
     if (!l->cpuset_mems && r->cpuset_mems)
         r->cpuset_mems[0] = '\0';
-    r->nweight_device = l->nweight_device;
-    r->nread_bps = l->nread_bps;
-    r->nwrite_bps = l->nwrite_bps;
-    r->nread_iops = l->nread_iops;
-    r->nwrite_iops = l->nwrite_iops;
+    /* cgroup_validate drops a whole list or keeps it */
+    if (l->nweight_device == 0)
+        ctr_throttles_free(&r->weight_device, &r->nweight_device);
+    if (l->nread_bps == 0)
+        ctr_throttles_free(&r->read_bps, &r->nread_bps);
+    if (l->nwrite_bps == 0)
+        ctr_throttles_free(&r->write_bps, &r->nwrite_bps);
+    if (l->nread_iops == 0)
+        ctr_throttles_free(&r->read_iops, &r->nread_iops);
+    if (l->nwrite_iops == 0)
+        ctr_throttles_free(&r->write_iops, &r->nwrite_iops);
 }
 
 int ctr_resources_validate(const struct rt *rt, struct container *c, bool update,

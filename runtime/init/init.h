@@ -126,6 +126,9 @@ char **exec_env(const char *const *env, const char *home);
  * process stays as its parent, reaping and forwarding signals, and exits
  * with the child's status; returns only on failure (-errno, recorded). */
 int init_fork_parent(void);
+/* In that child after a change of user: arms the parent-death signal
+ * again (setuid clears it) and exits if the parent is already gone. */
+void init_rearm_parent_death(void);
 
 /* Executes path: directly, or (as_parent) from a forked child while this
  * process stays as its parent, reaping and forwarding signals, and exits

@@ -150,6 +150,8 @@ static __attribute__((noreturn)) void parent_loop(pid_t child)
     }
 }
 
+static pid_t forked_from; /* the setup parent, in the child init_fork_parent() made */
+
 int init_fork_parent(void)
 {
     sigset_t all, old;
@@ -160,6 +162,7 @@ int init_fork_parent(void)
         return init_fail_errno(errno, "fork");
     if (child == 0) {
         /* A killed berth-init must not leave the command behind. */
+        forked_from = getppid();
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         sigprocmask(SIG_SETMASK, &old, NULL);
         return 0;
@@ -168,6 +171,17 @@ int init_fork_parent(void)
      * EOF tells the daemon the command runs. Ours must not hold it open. */
     close(SPAWN_PLAN_FD);
     parent_loop(child);
+}
+
+void init_rearm_parent_death(void)
+{
+    if (!forked_from)
+        return;
+    /* changing the user cleared the signal; a parent already gone means
+     * the container was killed while we were switching */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != forked_from)
+        _exit(128 + SIGKILL);
 }
 
 int exec_command(const struct spawn_plan *plan, const char *path, char **envp, bool as_parent)

@@ -250,6 +250,7 @@ static int run(const struct spawn_plan *plan)
         r = run_identity(plan, &user, &path);
     if (r < 0)
         return r;
+    init_rearm_parent_death();
     init_step = SPAWN_STEP_EXEC;
     char **envp = exec_env(plan->env, user.home);
     if (!envp)

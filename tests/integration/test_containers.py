@@ -225,3 +225,10 @@ def test_removed_directories_go_through_the_trash(bb):
     assert bb.stop() == 0
     bb.start()
     assert os.listdir(trash) == []
+
+
+def test_rm_force_of_an_auto_remove_container_removes_once(bb):
+    cid = bb.docker("run", "-d", "--rm", "busybox", "sleep", "100").stdout.strip()
+    bb.docker("rm", "-f", cid)
+    assert bb.docker("ps", "-aq").stdout.strip() == ""
+    assert "auto-remove failed" not in bb.log_text()

@@ -368,3 +368,23 @@ def test_attach_client_leaving_resumes_output(bb):
     r = d.docker("wait", cid, timeout=60)
     assert r.stdout.strip() == "0"
     assert d.docker("logs", "--tail", "1", cid).stdout == "end\n"
+
+
+def test_user_stop_during_daemon_shutdown_keeps_unless_stopped_down(bb):
+    """The daemon's own stop at shutdown leaves the policy to the next
+    start; a user's docker stop arriving meanwhile still counts as the
+    user's."""
+    d = bb
+    d.docker("run", "-d", "--name", "us", "--stop-timeout", "3", "--restart", "unless-stopped",
+             "busybox", "sleep", "1000")
+    d.docker("run", "-d", "--name", "us2", "--stop-timeout", "3", "--restart", "unless-stopped",
+             "busybox", "sleep", "1000")
+    d.signal(signal.SIGTERM)
+    d.wait_log("shutting down")  # begun; sleep as PID 1 ignores SIGTERM for 3 s
+    r = d.docker("stop", "-t", "1", "us", check=False)
+    assert r.returncode == 0, r.stderr
+    assert d.proc.wait(timeout=20) == 0
+    d.log.close()
+    d.start()
+    wait_until("us2 running", lambda: status(d, "us2") == "running")
+    assert status(d, "us") == "exited"

@@ -349,3 +349,18 @@ def test_bind_propagation(bb, shared_dir, tmp_path):
           "true", words=f"path {plain} is mounted on")
     fails(bb, "--mount", f"type=bind,src={plain},dst=/mnt,bind-propagation=rslave", "busybox",
           "true", words="but it is not a shared or slave mount")
+
+
+def test_pid_join_chains_stay_in_the_first_namespace(bb):
+    """c3 --pid container:c2, where c2 joined c1: all three share c1's pid
+    namespace (never the host's, which c2's setup parent lives in)."""
+    bb.docker("run", "-d", "--name", "pc1", "busybox", "sleep", "60")
+    bb.docker("run", "-d", "--name", "pc2", "--pid", "container:pc1", "busybox", "sleep", "61")
+    first = os.readlink(f"/proc/{pid_of(bb, 'pc1')}/ns/pid")
+    text = out(bb, "--pid", "container:pc2", "busybox", "sh", "-c",
+               "readlink /proc/self/ns/pid; ps -o args")
+    ns, *ps = text.split("\n")
+    assert ns == first and ns != host_ns()["pid"]
+    assert any("sleep 60" in line for line in ps) and any("sleep 61" in line for line in ps)
+    assert len(ps) < 10  # the host's processes stay invisible
+    bb.docker("rm", "-f", "pc1", "pc2")
