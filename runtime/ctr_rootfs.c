@@ -29,7 +29,8 @@ int ctr_rootfs_prepare_sync(const struct ctr_rootfs *fs, struct berr *err)
     if (mkdir(fs->dir, 0710) < 0 && errno != EEXIST)
         return berr_errno(err, 500, errno, "creating %s", fs->dir);
     if (!fs->vfs) {
-        for (size_t i = 0; i < 4; i++) {
+        /* "empty" stands in for the lower layer of an image without any */
+        for (size_t i = 0; i < (fs->nlayers ? 3u : 4u); i++) {
             sub(fs->dir, overlay_dirs[i], path, sizeof(path));
             if (mkdir(path, 0755) < 0 && errno != EEXIST)
                 return berr_errno(err, 500, errno, "creating %s", path);
