@@ -49,4 +49,28 @@ static inline void unit_write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+/* The whole file as a NUL-terminated heap string (its length in *ret_len),
+ * or NULL with *ret_len 0 when it cannot be opened. */
+static inline char *unit_read_file(const char *path, size_t *ret_len)
+{
+    *ret_len = 0;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    char *data = NULL;
+    size_t cap = 0, n;
+    do {
+        if (*ret_len + 65536 + 1 > cap) {
+            cap = (*ret_len + 65536 + 1) * 2;
+            data = realloc(data, cap);
+            assert_non_null(data);
+        }
+        n = fread(data + *ret_len, 1, 65536, f);
+        *ret_len += n;
+    } while (n > 0);
+    fclose(f);
+    data[*ret_len] = '\0';
+    return data;
+}
+
 #endif

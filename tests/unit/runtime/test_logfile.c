@@ -16,7 +16,6 @@
 
 #include <cmocka.h>
 
-#include "common/buf.h"
 #include "common/timeutil.h"
 #include "runtime/logfile.h"
 #include "unit_helpers.h"
@@ -24,25 +23,6 @@
 #define T0 1795514400000000000LL /* 2026-11-24T10:00:00Z */
 
 /* ---- helpers ---- */
-
-static char *slurp(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        *ret_len = 0;
-        return NULL;
-    }
-    struct buf b = BUF_INIT;
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        assert_int_equal(buf_append(&b, tmp, n), 0);
-    fclose(f);
-    *ret_len = b.len;
-    if (!b.data)
-        return strdup("");
-    return buf_steal(&b);
-}
 
 static bool exists(const char *path)
 {
@@ -269,7 +249,7 @@ static void test_lines_and_partials(void **state)
     close_and_run(&loop, w); /* "ta" is flushed as a partial entry at close */
 
     size_t len;
-    char *got = slurp(path, &len);
+    char *got = unit_read_file(path, &len);
     const char *want_prefix =
         "{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-24T10:00:00.000000003Z\"}\n"
         "{\"log\":\"\\u003cb\\u003e\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-24T10:00:00."
@@ -312,7 +292,7 @@ static void test_long_line_split(void **state)
     close_and_run(&loop, w);
 
     size_t len;
-    char *got = slurp(path, &len);
+    char *got = unit_read_file(path, &len);
     char *lines[8];
     int n = 0;
     for (char *save = NULL, *l = strtok_r(got, "\n", &save); l && n < 8;
@@ -375,7 +355,7 @@ static void test_backpressure_and_drain(void **state)
     assert_int_equal(d.drains, 1);
     close_and_run(&loop, w);
     size_t len;
-    char *got = slurp(path, &len);
+    char *got = unit_read_file(path, &len);
     size_t per = strlen("{\"log\":\"\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-24T10:00:00."
                         "000000001Z\"}\n") +
                  99;
@@ -425,7 +405,7 @@ static void write_numbered(uv_loop_t *loop, struct logw *w, int from, int to, bo
 static int collect_numbers(const char *path, int *out, int max)
 {
     size_t len;
-    char *got = slurp(path, &len);
+    char *got = unit_read_file(path, &len);
     int n = 0;
     for (char *p = got; p && (p = strstr(p, "line ")) && n < max; p += 5)
         out[n++] = atoi(p + 5);

@@ -26,25 +26,6 @@
 
 /* ---- helpers ---- */
 
-static char *slurp(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        *ret_len = 0;
-        return NULL;
-    }
-    struct buf b = BUF_INIT;
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        assert_int_equal(buf_append(&b, tmp, n), 0);
-    fclose(f);
-    *ret_len = b.len;
-    if (!b.data)
-        return strdup("");
-    return buf_steal(&b);
-}
-
 static void done_cb(void *ud, int status)
 {
     int *st = ud;
@@ -147,7 +128,7 @@ static char *reference_log(uv_loop_t *loop, const char *dir, const char *data, s
     assert_true(logw_write(w, LOGW_STDOUT, data, len, T0) >= 0);
     assert_true(logw_flush_partial(w, LOGW_STDOUT, T0) >= 0);
     close_and_run(loop, w);
-    return slurp(path, ret_len);
+    return unit_read_file(path, ret_len);
 }
 
 static void test_chunking_invisible(void **state)
@@ -165,7 +146,7 @@ static void test_chunking_invisible(void **state)
         struct logw *w = open_in(&loop, dir, NULL, path);
         feed_chunked(&loop, w, corpus, clen, seed);
         close_and_run(&loop, w);
-        char *got = slurp(path, &glen);
+        char *got = unit_read_file(path, &glen);
         assert_int_equal(glen, rlen);
         assert_memory_equal(got, ref, rlen);
         free(got);
@@ -207,7 +188,7 @@ static void test_rotation_mid_record(void **state)
         else
             snprintf(name, sizeof(name), "%s", path);
         size_t len;
-        char *got = slurp(name, &len);
+        char *got = unit_read_file(name, &len);
         if (!got)
             continue;
         files++;
@@ -249,7 +230,7 @@ static void test_chunk_time_and_partial_time(void **state)
     assert_int_equal(logw_write(w, LOGW_STDOUT, "bb\ncc\ndd\n", 9, T0 + 2000), 0);
     close_and_run(&loop, w);
     size_t len;
-    char *got = slurp(path, &len);
+    char *got = unit_read_file(path, &len);
     const char *tail = strstr(got, "\"}\n{\"log\":\"bb");
     assert_non_null(tail);
     assert_string_equal(
@@ -291,7 +272,7 @@ static void test_takes_raw_copy(void **state)
     memcpy(chunk, "zz\n", 3); /* the caller reuses its buffer */
     close_and_run(&loop, w);
     size_t len;
-    char *got = slurp(path, &len);
+    char *got = unit_read_file(path, &len);
     const char *line =
         "{\"log\":\"\\u003c\\u0026\\n\",\"stream\":\"stderr\",\"time\":\"2026-11-24T10:00:00Z\"}\n";
     assert_int_equal(len, 2000 * strlen(line));
