@@ -73,4 +73,27 @@ static inline char *unit_read_file(const char *path, size_t *ret_len)
     return data;
 }
 
+/* Writes text to dir/name (a fake kernel file, say). */
+static inline void unit_put(const char *dir, const char *name, const char *text)
+{
+    char p[UNIT_PATH_MAX];
+    unit_path(p, dir, name);
+    unit_write_file(p, text);
+}
+
+/* Contents of dir/name (up to 4 KiB, in a static buffer), or "<absent>". */
+static inline const char *unit_get(const char *dir, const char *name)
+{
+    static char buf[4096];
+    char p[UNIT_PATH_MAX];
+    unit_path(p, dir, name);
+    FILE *f = fopen(p, "re");
+    if (!f)
+        return "<absent>";
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
 #endif

@@ -22,27 +22,6 @@ struct fixture {
     struct cgroup cg;
 };
 
-static void put(const char *dir, const char *name, const char *text)
-{
-    char p[UNIT_PATH_MAX];
-    unit_path(p, dir, name);
-    unit_write_file(p, text);
-}
-
-static const char *get(const char *dir, const char *name)
-{
-    static char buf[4096];
-    char p[UNIT_PATH_MAX];
-    unit_path(p, dir, name);
-    FILE *f = fopen(p, "re");
-    if (!f)
-        return "<absent>";
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void hier(struct fixture *f, const char *name, char out[UNIT_PATH_MAX])
 {
     unit_path(out, f->root, name);
@@ -56,20 +35,20 @@ static void make_tree(struct fixture *f)
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
         hier(f, plain[i], d);
     hier(f, "cpu,cpuacct", d);
-    put(d, "cpu.cfs_quota_us", "-1\n");
-    put(d, "cpu.shares", "1024\n");
+    unit_put(d, "cpu.cfs_quota_us", "-1\n");
+    unit_put(d, "cpu.shares", "1024\n");
     hier(f, "memory", d);
-    put(d, "memory.limit_in_bytes", "9223372036854771712\n");
-    put(d, "memory.memsw.limit_in_bytes", "9223372036854771712\n");
-    put(d, "memory.swappiness", "60\n");
-    put(d, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+    unit_put(d, "memory.limit_in_bytes", "9223372036854771712\n");
+    unit_put(d, "memory.memsw.limit_in_bytes", "9223372036854771712\n");
+    unit_put(d, "memory.swappiness", "60\n");
+    unit_put(d, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
     hier(f, "unified", d); /* hybrid: cgroup2 mount with no v1 controller name */
-    put(d, "cgroup.controllers", "hugetlb\n");
+    unit_put(d, "cgroup.controllers", "hugetlb\n");
     unit_path(d, f->root, "cpuset");
-    put(d, "cpuset.cpus", "0-3\n");
-    put(d, "cpuset.mems", "0\n");
+    unit_put(d, "cpuset.cpus", "0-3\n");
+    unit_put(d, "cpuset.mems", "0\n");
     unit_path(d, f->root, "blkio");
-    put(d, "blkio.throttle.read_bps_device", "");
+    unit_put(d, "blkio.throttle.read_bps_device", "");
     char link[UNIT_PATH_MAX];
     unit_path(link, f->root, "cpu");
     assert_int_equal(symlink("cpu,cpuacct", link), 0);
@@ -138,20 +117,20 @@ static void test_create_all_limits(void **state)
     lim.pids_limit = 20;
     create(f, &lim);
     const char *mem = f->cg.dir[CG_MEMORY];
-    assert_string_equal(get(mem, "memory.limit_in_bytes"), "67108864");
-    assert_string_equal(get(mem, "memory.memsw.limit_in_bytes"), "134217728");
-    assert_string_equal(get(mem, "memory.soft_limit_in_bytes"), "33554432");
-    assert_string_equal(get(mem, "memory.swappiness"), "10");
-    assert_string_equal(get(mem, "memory.oom_control"), "1");
+    assert_string_equal(unit_get(mem, "memory.limit_in_bytes"), "67108864");
+    assert_string_equal(unit_get(mem, "memory.memsw.limit_in_bytes"), "134217728");
+    assert_string_equal(unit_get(mem, "memory.soft_limit_in_bytes"), "33554432");
+    assert_string_equal(unit_get(mem, "memory.swappiness"), "10");
+    assert_string_equal(unit_get(mem, "memory.oom_control"), "1");
     const char *cpu = f->cg.dir[CG_CPU];
-    assert_string_equal(get(cpu, "cpu.shares"), "512");
-    assert_string_equal(get(cpu, "cpu.cfs_period_us"), "100000");
-    assert_string_equal(get(cpu, "cpu.cfs_quota_us"), "150000");
-    assert_string_equal(get(f->cg.dir[CG_CPUSET], "cpuset.cpus"), "0-1");
-    assert_string_equal(get(f->cg.dir[CG_PIDS], "pids.max"), "20");
-    assert_string_equal(get(f->cg.dir[CG_DEVICES], "devices.deny"), "a");
+    assert_string_equal(unit_get(cpu, "cpu.shares"), "512");
+    assert_string_equal(unit_get(cpu, "cpu.cfs_period_us"), "100000");
+    assert_string_equal(unit_get(cpu, "cpu.cfs_quota_us"), "150000");
+    assert_string_equal(unit_get(f->cg.dir[CG_CPUSET], "cpuset.cpus"), "0-1");
+    assert_string_equal(unit_get(f->cg.dir[CG_PIDS], "pids.max"), "20");
+    assert_string_equal(unit_get(f->cg.dir[CG_DEVICES], "devices.deny"), "a");
     /* Each rule is its own write; the fake file keeps the last one. */
-    assert_string_equal(get(f->cg.dir[CG_DEVICES], "devices.allow"), "c 10:200 rwm");
+    assert_string_equal(unit_get(f->cg.dir[CG_DEVICES], "devices.allow"), "c 10:200 rwm");
     for (int c = 0; c < CG_NCTRL; c++)
         assert_int_equal(access(f->cg.dir[c], F_OK), 0);
 }
@@ -163,12 +142,12 @@ static void test_cpuset_copy_down(void **state)
     char parent[UNIT_PATH_MAX];
     unit_path(parent, f->root, "cpuset/berth");
     assert_int_equal(mkdir(parent, 0755), 0);
-    put(parent, "cpuset.cpus", "\n"); /* what the kernel shows in a new cpuset */
+    unit_put(parent, "cpuset.cpus", "\n"); /* what the kernel shows in a new cpuset */
     create(f, &lim);
-    assert_string_equal(get(parent, "cpuset.cpus"), "0-3\n");
-    assert_string_equal(get(parent, "cpuset.mems"), "0\n");
-    assert_string_equal(get(f->cg.dir[CG_CPUSET], "cpuset.cpus"), "0-3\n");
-    assert_string_equal(get(f->cg.dir[CG_CPUSET], "cpuset.mems"), "0\n");
+    assert_string_equal(unit_get(parent, "cpuset.cpus"), "0-3\n");
+    assert_string_equal(unit_get(parent, "cpuset.mems"), "0\n");
+    assert_string_equal(unit_get(f->cg.dir[CG_CPUSET], "cpuset.cpus"), "0-3\n");
+    assert_string_equal(unit_get(f->cg.dir[CG_CPUSET], "cpuset.mems"), "0\n");
 }
 
 static void test_privileged_devices(void **state)
@@ -177,8 +156,8 @@ static void test_privileged_devices(void **state)
     struct cg_limits lim = CG_LIMITS_INIT;
     lim.privileged = true;
     create(f, &lim);
-    assert_string_equal(get(f->cg.dir[CG_DEVICES], "devices.allow"), "a");
-    assert_string_equal(get(f->cg.dir[CG_DEVICES], "devices.deny"), "<absent>");
+    assert_string_equal(unit_get(f->cg.dir[CG_DEVICES], "devices.allow"), "a");
+    assert_string_equal(unit_get(f->cg.dir[CG_DEVICES], "devices.deny"), "<absent>");
 }
 
 static void test_extra_device_rule(void **state)
@@ -191,7 +170,7 @@ static void test_extra_device_rule(void **state)
     lim.devices = &rule;
     lim.ndevices = 1;
     create(f, &lim);
-    assert_string_equal(get(f->cg.dir[CG_DEVICES], "devices.allow"), "c 10:229 rw");
+    assert_string_equal(unit_get(f->cg.dir[CG_DEVICES], "devices.allow"), "c 10:229 rw");
 }
 
 static void test_update_swap_and_unlimited(void **state)
@@ -206,13 +185,13 @@ static void test_update_swap_and_unlimited(void **state)
     lim.memory = 256 << 20; /* growing: memsw is raised first */
     lim.memory_swap = 512 << 20;
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(mem, "memory.limit_in_bytes"), "268435456");
-    assert_string_equal(get(mem, "memory.memsw.limit_in_bytes"), "536870912");
+    assert_string_equal(unit_get(mem, "memory.limit_in_bytes"), "268435456");
+    assert_string_equal(unit_get(mem, "memory.memsw.limit_in_bytes"), "536870912");
     lim.memory_swap = -1;
     lim.pids_limit = 0;
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(mem, "memory.memsw.limit_in_bytes"), "-1");
-    assert_string_equal(get(f->cg.dir[CG_PIDS], "pids.max"), "max");
+    assert_string_equal(unit_get(mem, "memory.memsw.limit_in_bytes"), "-1");
+    assert_string_equal(unit_get(f->cg.dir[CG_PIDS], "pids.max"), "max");
 }
 
 static void test_blkio(void **state)
@@ -228,22 +207,22 @@ static void test_blkio(void **state)
     assert_int_equal(cgroup_update(&f->cg, &w, NULL, &err), -EOPNOTSUPP);
     assert_int_equal(err.status, 400);
     assert_non_null(strstr(err.msg, "blkio weight is not supported"));
-    put(blk, "blkio.bfq.weight", "100\n");
+    unit_put(blk, "blkio.bfq.weight", "100\n");
     assert_int_equal(cgroup_update(&f->cg, &w, NULL, &err), 0);
-    assert_string_equal(get(blk, "blkio.bfq.weight"), "300");
-    put(blk, "blkio.weight", "500\n");
+    assert_string_equal(unit_get(blk, "blkio.bfq.weight"), "300");
+    unit_put(blk, "blkio.weight", "500\n");
     struct cg_throttle wd = {"/dev/null", 700};
     w.weight_device = &wd;
     w.nweight_device = 1;
     assert_int_equal(cgroup_update(&f->cg, &w, NULL, &err), 0);
-    assert_string_equal(get(blk, "blkio.weight"), "300");
-    assert_string_equal(get(blk, "blkio.weight_device"), "1:3 700");
+    assert_string_equal(unit_get(blk, "blkio.weight"), "300");
+    assert_string_equal(unit_get(blk, "blkio.weight_device"), "1:3 700");
     struct cg_throttle rb = {"/dev/null", 1048576};
     struct cg_limits t = CG_LIMITS_INIT;
     t.write_iops = &rb;
     t.nwrite_iops = 1;
     assert_int_equal(cgroup_update(&f->cg, &t, NULL, &err), 0);
-    assert_string_equal(get(blk, "blkio.throttle.write_iops_device"), "1:3 1048576");
+    assert_string_equal(unit_get(blk, "blkio.throttle.write_iops_device"), "1:3 1048576");
 }
 
 static void test_oom_freeze_pids(void **state)
@@ -254,26 +233,26 @@ static void test_oom_freeze_pids(void **state)
     create(f, &lim);
     const char *mem = f->cg.dir[CG_MEMORY];
     uint64_t n = 9;
-    put(mem, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+    unit_put(mem, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
     assert_int_equal(cgroup_oom_kill_count(&f->cg, &n, &err), 0);
     assert_int_equal(n, 3);
-    put(mem, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n"); /* kernel < 4.13 */
+    unit_put(mem, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n"); /* kernel < 4.13 */
     assert_int_equal(cgroup_oom_kill_count(&f->cg, &n, &err), 0);
     assert_int_equal(n, 0);
     int efd = cgroup_oom_watch_fd(&f->cg, &err);
     assert_true(efd >= 0);
     int a = -1, b = -1;
-    assert_int_equal(sscanf(get(mem, "cgroup.event_control"), "%d %d", &a, &b), 2);
+    assert_int_equal(sscanf(unit_get(mem, "cgroup.event_control"), "%d %d", &a, &b), 2);
     assert_int_equal(a, efd);
     close(efd);
     assert_int_equal(cgroup_freeze(&f->cg, true, &err), 0);
-    assert_string_equal(get(f->cg.dir[CG_FREEZER], "freezer.state"), "FROZEN");
+    assert_string_equal(unit_get(f->cg.dir[CG_FREEZER], "freezer.state"), "FROZEN");
     assert_int_equal(cgroup_freeze(&f->cg, false, &err), 0);
-    assert_string_equal(get(f->cg.dir[CG_FREEZER], "freezer.state"), "THAWED");
+    assert_string_equal(unit_get(f->cg.dir[CG_FREEZER], "freezer.state"), "THAWED");
     assert_int_equal(cgroup_add_pid(&f->cg, 4242, &err), 0);
     for (int c = 0; c < CG_NCTRL; c++)
-        assert_string_equal(get(f->cg.dir[c], "cgroup.procs"), "4242");
-    put(f->cg.dir[CG_PIDS], "cgroup.procs", "7\n8\n9\n");
+        assert_string_equal(unit_get(f->cg.dir[c], "cgroup.procs"), "4242");
+    unit_put(f->cg.dir[CG_PIDS], "cgroup.procs", "7\n8\n9\n");
     pid_t *pids = NULL;
     size_t np = 0;
     assert_int_equal(cgroup_pids(&f->cg, &pids, &np, &err), 0);
@@ -306,15 +285,15 @@ static void test_stats(void **state)
     struct cg_limits lim = CG_LIMITS_INIT;
     struct berr err = {0};
     create(f, &lim);
-    put(f->cg.dir[CG_MEMORY], "memory.usage_in_bytes", "4096\n");
-    put(f->cg.dir[CG_MEMORY], "memory.limit_in_bytes", "9223372036854771712\n");
-    put(f->cg.dir[CG_MEMORY], "memory.stat", "cache 1\nrss 2\n");
-    put(f->cg.dir[CG_CPUACCT], "cpuacct.usage", "123456\n");
-    put(f->cg.dir[CG_CPUACCT], "cpuacct.usage_percpu", "100000 23456 \n");
-    put(f->cg.dir[CG_PIDS], "pids.current", "2\n");
-    put(f->cg.dir[CG_PIDS], "pids.max", "max\n");
-    put(f->cg.dir[CG_BLKIO], "blkio.throttle.io_service_bytes",
-        "8:0 Read 10\n8:0 Write 20\n8:0 Total 30\nTotal 30\n");
+    unit_put(f->cg.dir[CG_MEMORY], "memory.usage_in_bytes", "4096\n");
+    unit_put(f->cg.dir[CG_MEMORY], "memory.limit_in_bytes", "9223372036854771712\n");
+    unit_put(f->cg.dir[CG_MEMORY], "memory.stat", "cache 1\nrss 2\n");
+    unit_put(f->cg.dir[CG_CPUACCT], "cpuacct.usage", "123456\n");
+    unit_put(f->cg.dir[CG_CPUACCT], "cpuacct.usage_percpu", "100000 23456 \n");
+    unit_put(f->cg.dir[CG_PIDS], "pids.current", "2\n");
+    unit_put(f->cg.dir[CG_PIDS], "pids.max", "max\n");
+    unit_put(f->cg.dir[CG_BLKIO], "blkio.throttle.io_service_bytes",
+             "8:0 Read 10\n8:0 Write 20\n8:0 Total 30\nTotal 30\n");
     struct cg_stats s;
     assert_int_equal(cgroup_stats(&f->cg, &s, &err), 0);
     assert_int_equal(s.mem_usage, 4096);

@@ -25,36 +25,14 @@ struct fixture {
     struct cgroup cg;
 };
 
-static void put(const char *dir, const char *name, const char *text)
-{
-    char p[UNIT_PATH_MAX];
-    unit_path(p, dir, name);
-    unit_write_file(p, text);
-}
-
-/* Contents of dir/name, or "<absent>". */
-static const char *get(const char *dir, const char *name)
-{
-    static char buf[4096];
-    char p[UNIT_PATH_MAX];
-    unit_path(p, dir, name);
-    FILE *f = fopen(p, "re");
-    if (!f)
-        return "<absent>";
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     unit_mkdtemp(f->root);
-    put(f->root, "cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
-    put(f->root, "cgroup.subtree_control", "");
-    put(f->root, "cpuset.cpus.effective", "0-3\n");
-    put(f->root, "cpuset.mems.effective", "0\n");
+    unit_put(f->root, "cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
+    unit_put(f->root, "cgroup.subtree_control", "");
+    unit_put(f->root, "cpuset.cpus.effective", "0-3\n");
+    unit_put(f->root, "cpuset.mems.effective", "0\n");
     struct berr err = {0};
     assert_int_equal(cgroup_detect(f->root, &f->host, &err), 0);
     assert_int_equal(cgroup_init(&f->cg, &f->host, NULL, "abc123", &err), 0);
@@ -110,19 +88,19 @@ static void test_create_all_limits(void **state)
     create(f, &lim);
     char parent[UNIT_PATH_MAX];
     unit_path(parent, f->root, "berth");
-    assert_string_equal(get(f->root, "cgroup.subtree_control"), ALL_CTRLS);
-    assert_string_equal(get(parent, "cgroup.subtree_control"), ALL_CTRLS);
+    assert_string_equal(unit_get(f->root, "cgroup.subtree_control"), ALL_CTRLS);
+    assert_string_equal(unit_get(parent, "cgroup.subtree_control"), ALL_CTRLS);
     const char *leaf = f->cg.dir[0];
-    assert_string_equal(get(leaf, "cgroup.subtree_control"), "<absent>");
-    assert_string_equal(get(leaf, "memory.max"), "67108864");
-    assert_string_equal(get(leaf, "memory.swap.max"), "67108864");
-    assert_string_equal(get(leaf, "memory.low"), "33554432");
-    assert_string_equal(get(leaf, "cpu.weight"), "20");
-    assert_string_equal(get(leaf, "cpu.max"), "150000 100000");
-    assert_string_equal(get(leaf, "cpuset.cpus"), "0-1");
-    assert_string_equal(get(leaf, "cpuset.mems"), "0");
-    assert_string_equal(get(leaf, "pids.max"), "20");
-    assert_string_equal(get(leaf, "io.max"), "<absent>");
+    assert_string_equal(unit_get(leaf, "cgroup.subtree_control"), "<absent>");
+    assert_string_equal(unit_get(leaf, "memory.max"), "67108864");
+    assert_string_equal(unit_get(leaf, "memory.swap.max"), "67108864");
+    assert_string_equal(unit_get(leaf, "memory.low"), "33554432");
+    assert_string_equal(unit_get(leaf, "cpu.weight"), "20");
+    assert_string_equal(unit_get(leaf, "cpu.max"), "150000 100000");
+    assert_string_equal(unit_get(leaf, "cpuset.cpus"), "0-1");
+    assert_string_equal(unit_get(leaf, "cpuset.mems"), "0");
+    assert_string_equal(unit_get(leaf, "pids.max"), "20");
+    assert_string_equal(unit_get(leaf, "io.max"), "<absent>");
 }
 
 static void test_defaults_write_little(void **state)
@@ -133,11 +111,11 @@ static void test_defaults_write_little(void **state)
     struct berr err = {0};
     assert_int_equal(cgroup_create(&f->cg, &lim, &w, &err), 0);
     const char *leaf = f->cg.dir[0];
-    assert_string_equal(get(leaf, "pids.max"), "max");
-    assert_string_equal(get(leaf, "memory.max"), "<absent>");
-    assert_string_equal(get(leaf, "memory.swap.max"), "<absent>");
-    assert_string_equal(get(leaf, "cpu.max"), "<absent>");
-    assert_string_equal(get(leaf, "cpu.weight"), "<absent>");
+    assert_string_equal(unit_get(leaf, "pids.max"), "max");
+    assert_string_equal(unit_get(leaf, "memory.max"), "<absent>");
+    assert_string_equal(unit_get(leaf, "memory.swap.max"), "<absent>");
+    assert_string_equal(unit_get(leaf, "cpu.max"), "<absent>");
+    assert_string_equal(unit_get(leaf, "cpu.weight"), "<absent>");
     /* A fake tree is not cgroup2fs: no BPF program, and a warning says so. */
     assert_int_equal(w.n, 1);
     assert_non_null(strstr(w.msg[0], "device rules not applied"));
@@ -162,15 +140,15 @@ static void test_swap_math(void **state)
     lim.memory = 64 << 20;
     lim.memory_swap = -1;
     create(f, &lim);
-    assert_string_equal(get(leaf, "memory.swap.max"), "max");
+    assert_string_equal(unit_get(leaf, "memory.swap.max"), "max");
     lim.memory_swap = 64 << 20; /* swap == memory: no swap at all */
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(leaf, "memory.swap.max"), "0");
+    assert_string_equal(unit_get(leaf, "memory.swap.max"), "0");
     lim.memory = 128 << 20;
     lim.memory_swap = 512 << 20;
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(leaf, "memory.max"), "134217728");
-    assert_string_equal(get(leaf, "memory.swap.max"), "402653184");
+    assert_string_equal(unit_get(leaf, "memory.max"), "134217728");
+    assert_string_equal(unit_get(leaf, "memory.swap.max"), "402653184");
     lim.memory_swap = 64 << 20; /* below memory */
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), -EINVAL);
     assert_int_equal(err.status, 400);
@@ -183,14 +161,14 @@ static void test_pids_unlimited(void **state)
     struct berr err = {0};
     lim.pids_limit = 50;
     create(f, &lim);
-    assert_string_equal(get(f->cg.dir[0], "pids.max"), "50");
+    assert_string_equal(unit_get(f->cg.dir[0], "pids.max"), "50");
     lim.pids_limit = -1;
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(f->cg.dir[0], "pids.max"), "max");
+    assert_string_equal(unit_get(f->cg.dir[0], "pids.max"), "max");
     lim.pids_limit = 0;
-    put(f->cg.dir[0], "pids.max", "7");
+    unit_put(f->cg.dir[0], "pids.max", "7");
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(f->cg.dir[0], "pids.max"), "max");
+    assert_string_equal(unit_get(f->cg.dir[0], "pids.max"), "max");
 }
 
 static void test_cpu_max_forms(void **state)
@@ -201,18 +179,18 @@ static void test_cpu_max_forms(void **state)
     const char *leaf = f->cg.dir[0];
     lim.cpu_quota = 50000;
     create(f, &lim);
-    assert_string_equal(get(leaf, "cpu.max"), "50000");
+    assert_string_equal(unit_get(leaf, "cpu.max"), "50000");
     lim.cpu_quota = 0;
     lim.cpu_period = 20000;
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(leaf, "cpu.max"), "max 20000");
+    assert_string_equal(unit_get(leaf, "cpu.max"), "max 20000");
     lim.cpu_quota = 30000;
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(leaf, "cpu.max"), "30000 20000");
+    assert_string_equal(unit_get(leaf, "cpu.max"), "30000 20000");
     lim.cpu_quota = -1;
     lim.cpu_period = 100000;
     assert_int_equal(cgroup_update(&f->cg, &lim, NULL, &err), 0);
-    assert_string_equal(get(leaf, "cpu.max"), "max 100000");
+    assert_string_equal(unit_get(leaf, "cpu.max"), "max 100000");
 }
 
 static void test_io(void **state)
@@ -229,14 +207,15 @@ static void test_io(void **state)
     lim.read_iops = &ri, lim.nread_iops = 1;
     lim.write_iops = &wi, lim.nwrite_iops = 1;
     create(f, &lim);
-    assert_string_equal(get(leaf, "io.weight"), "default 4950");
-    assert_string_equal(get(leaf, "io.max"), "1:3 rbps=1048576 wbps=2097152 riops=100 wiops=200");
+    assert_string_equal(unit_get(leaf, "io.weight"), "default 4950");
+    assert_string_equal(unit_get(leaf, "io.max"),
+                        "1:3 rbps=1048576 wbps=2097152 riops=100 wiops=200");
     /* With BFQ the blkio scale goes to io.bfq.weight unchanged. */
-    put(leaf, "io.bfq.weight", "100");
+    unit_put(leaf, "io.bfq.weight", "100");
     struct cg_limits w = CG_LIMITS_INIT;
     w.blkio_weight = 300;
     assert_int_equal(cgroup_update(&f->cg, &w, NULL, &err), 0);
-    assert_string_equal(get(leaf, "io.bfq.weight"), "300");
+    assert_string_equal(unit_get(leaf, "io.bfq.weight"), "300");
 }
 
 static void test_io_bad_device(void **state)
@@ -264,8 +243,8 @@ static void test_update_memory(void **state)
     lim.oom_kill_disable = true;
     struct cg_warnings w = {0};
     assert_int_equal(cgroup_update(&f->cg, &lim, &w, &err), 0);
-    assert_string_equal(get(f->cg.dir[0], "memory.max"), "268435456");
-    assert_string_equal(get(f->cg.dir[0], "memory.swap.max"), "268435456");
+    assert_string_equal(unit_get(f->cg.dir[0], "memory.max"), "268435456");
+    assert_string_equal(unit_get(f->cg.dir[0], "memory.swap.max"), "268435456");
     assert_int_equal(w.n, 2); /* swappiness and OomKillDisable are v1 only */
     assert_non_null(strstr(w.msg[1], "OomKillDisable"));
 }
@@ -280,9 +259,9 @@ static void test_custom_parent(void **state)
     create(f, &lim);
     char p[UNIT_PATH_MAX];
     unit_path(p, f->root, "custom/nested");
-    assert_string_equal(get(p, "cgroup.subtree_control"), ALL_CTRLS);
+    assert_string_equal(unit_get(p, "cgroup.subtree_control"), ALL_CTRLS);
     unit_path(p, f->root, "custom");
-    assert_string_equal(get(p, "cgroup.subtree_control"), ALL_CTRLS);
+    assert_string_equal(unit_get(p, "cgroup.subtree_control"), ALL_CTRLS);
     assert_int_equal(cgroup_init(&f->cg, &f->host, "a/../../etc", "abc", &err), -EINVAL);
     assert_int_equal(err.status, 400);
     assert_int_equal(cgroup_init(&f->cg, &f->host, NULL, "../x", &err), -EINVAL);
@@ -296,12 +275,12 @@ static void test_freeze_procs_kill(void **state)
     create(f, &lim);
     const char *leaf = f->cg.dir[0];
     assert_int_equal(cgroup_freeze(&f->cg, true, &err), 0);
-    assert_string_equal(get(leaf, "cgroup.freeze"), "1");
+    assert_string_equal(unit_get(leaf, "cgroup.freeze"), "1");
     assert_int_equal(cgroup_freeze(&f->cg, false, &err), 0);
-    assert_string_equal(get(leaf, "cgroup.freeze"), "0");
+    assert_string_equal(unit_get(leaf, "cgroup.freeze"), "0");
     assert_int_equal(cgroup_add_pid(&f->cg, 4242, &err), 0);
-    assert_string_equal(get(leaf, "cgroup.procs"), "4242");
-    put(leaf, "cgroup.procs", "12\n34\n");
+    assert_string_equal(unit_get(leaf, "cgroup.procs"), "4242");
+    unit_put(leaf, "cgroup.procs", "12\n34\n");
     pid_t *pids = NULL;
     size_t n = 0;
     assert_int_equal(cgroup_pids(&f->cg, &pids, &n, &err), 0);
@@ -309,7 +288,7 @@ static void test_freeze_procs_kill(void **state)
     assert_int_equal(pids[0], 12);
     assert_int_equal(pids[1], 34);
     free(pids);
-    put(leaf, "cgroup.procs", ""); /* never SIGKILL made-up pids */
+    unit_put(leaf, "cgroup.procs", ""); /* never SIGKILL made-up pids */
     assert_int_equal(cgroup_kill_all(&f->cg, &err), 0);
     int fd = cgroup_leaf_fd(&f->cg, &err);
     assert_true(fd >= 0);
@@ -353,7 +332,7 @@ static void test_oom(void **state)
     struct berr err = {0};
     create(f, &lim);
     const char *leaf = f->cg.dir[0];
-    put(leaf, "memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 0\n");
+    unit_put(leaf, "memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 0\n");
     uint64_t n = 99;
     assert_int_equal(cgroup_oom_kill_count(&f->cg, &n, &err), 0);
     assert_int_equal(n, 0);
@@ -361,7 +340,7 @@ static void test_oom(void **state)
     assert_true(fd >= 0);
     struct pollfd pfd = {fd, POLLIN, 0};
     assert_int_equal(poll(&pfd, 1, 0), 0);
-    put(leaf, "memory.events", "low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n");
+    unit_put(leaf, "memory.events", "low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n");
     assert_int_equal(poll(&pfd, 1, 1000), 1);
     assert_int_equal(cgroup_oom_kill_count(&f->cg, &n, &err), 0);
     assert_int_equal(n, 2);
@@ -375,15 +354,15 @@ static void test_stats(void **state)
     struct berr err = {0};
     create(f, &lim);
     const char *leaf = f->cg.dir[0];
-    put(leaf, "memory.current", "1048576\n");
-    put(leaf, "memory.max", "max\n");
-    put(leaf, "memory.stat", "anon 4096\nfile 8192\ninactive_file 100\n");
-    put(leaf, "cpu.stat",
-        "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 3\n"
-        "nr_throttled 1\nthrottled_usec 20\n");
-    put(leaf, "pids.current", "3\n");
-    put(leaf, "pids.max", "20\n");
-    put(leaf, "io.stat", "8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n");
+    unit_put(leaf, "memory.current", "1048576\n");
+    unit_put(leaf, "memory.max", "max\n");
+    unit_put(leaf, "memory.stat", "anon 4096\nfile 8192\ninactive_file 100\n");
+    unit_put(leaf, "cpu.stat",
+             "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 3\n"
+             "nr_throttled 1\nthrottled_usec 20\n");
+    unit_put(leaf, "pids.current", "3\n");
+    unit_put(leaf, "pids.max", "20\n");
+    unit_put(leaf, "io.stat", "8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n");
     struct cg_stats s;
     assert_int_equal(cgroup_stats(&f->cg, &s, &err), 0);
     assert_int_equal(s.mem_usage, 1048576);
