@@ -9,17 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t len)
+int fd_write_all(int fd, const void *data, size_t n)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        p += w;
+        n -= (size_t)w;
     }
     return 0;
 }
@@ -48,7 +48,7 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return berr_errno(err, 500, errno, "create '%s'", tmp);
-    int r = write_all(fd, data, len);
+    int r = fd_write_all(fd, data, len);
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     if (close(fd) < 0 && r == 0)
@@ -71,7 +71,7 @@ int write_new_file(const char *path, const void *data, size_t len, mode_t mode, 
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return berr_errno(err, 500, errno, "create '%s'", path);
-    int r = write_all(fd, data, len);
+    int r = fd_write_all(fd, data, len);
     if (r == 0 && sync && fsync(fd) < 0)
         r = -errno;
     if (close(fd) < 0 && r == 0)

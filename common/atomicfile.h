@@ -21,6 +21,10 @@ int write_new_file(const char *path, const void *data, size_t len, mode_t mode, 
                    struct berr *err);
 int fsync_dir(const char *dir, struct berr *err);
 
+/* write(2) until all n bytes are out (EINTR retried): 0 or -errno (-EIO
+ * if the kernel writes nothing). Blocking. */
+int fd_write_all(int fd, const void *p, size_t n);
+
 /* Reads a whole regular file of at most max bytes into a NUL-terminated heap
  * buffer. Blocking. */
 int read_file_all(const char *path, size_t max, char **ret_data, size_t *ret_len, struct berr *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/job.h"
 #include "common/macros.h"
@@ -39,20 +40,6 @@ struct body_file {
     struct bf_job cleanup;
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int bf_run(struct job *job)
 {
     struct bf_job *j = container_of(job, struct bf_job, job);
@@ -62,7 +49,7 @@ static int bf_run(struct job *job)
         if (bf->fd < 0)
             return berr_errno(&job->err, 500, errno, "create '%s'", bf->path);
     }
-    int r = write_all(bf->fd, j->data.data, j->data.len);
+    int r = fd_write_all(bf->fd, j->data.data, j->data.len);
     if (r < 0)
         return berr_errno(&job->err, 500, -r, "write '%s'", bf->path);
     if (j->data.len) /* the last buffer may be empty (and NULL) */

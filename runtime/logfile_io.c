@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/atomicfile.h"
 #include "common/macros.h"
 #include "logfile_int.h"
 
@@ -72,20 +73,6 @@ static int io_rotate(struct logw *w, struct lw_io *io)
     close(io->fd);
     io->fd = -1;
     return io_open(w, io);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -errno;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
 }
 
 static void io_set_err(struct lw_io *io, int r)
@@ -214,7 +201,7 @@ static void io_encode(struct logw *w, struct lw_io *io, bool limit)
 
 static int io_write_out(struct lw_io *io)
 {
-    int r = write_all(io->fd, io->out.data, io->out.len);
+    int r = fd_write_all(io->fd, io->out.data, io->out.len);
     if (r < 0)
         return r;
     io->size += (int64_t)io->out.len;

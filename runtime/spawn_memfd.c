@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/atomicfile.h"
 #include "runtime/spawn.h"
 
 #ifndef MFD_EXEC
@@ -23,20 +24,6 @@ extern const size_t berth_init_bin_len;
 
 static pthread_mutex_t memfd_lock = PTHREAD_MUTEX_INITIALIZER;
 static int memfd = -1;
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Kernels with vm.memfd_noexec want MFD_EXEC spelled out (and warn without
  * it); older kernels reject the unknown flag. */
@@ -54,7 +41,7 @@ static int memfd_build(struct berr *err)
     int fd = memfd_open();
     if (fd < 0)
         return berr_errno(err, 500, -fd, "berth-init: memfd_create");
-    int r = write_all(fd, berth_init_bin, berth_init_bin_len);
+    int r = fd_write_all(fd, berth_init_bin, berth_init_bin_len);
     if (r == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL))
         r = -errno;
     if (r < 0) {

@@ -122,20 +122,6 @@ oom:
     return NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The archive is our own temp file: only an I/O error is ours, anything
  * else is the client's malformed archive. */
 static int read_failed(struct split *sp, struct archive *a)
@@ -165,7 +151,7 @@ static int member_copy(struct split *sp, struct archive *a, struct member *m, in
             r = berr_set(sp->err, 500, ECANCELED, "load cancelled");
             break;
         }
-        if ((r = write_all(fd, sp->buf, (size_t)n)) < 0) {
+        if ((r = fd_write_all(fd, sp->buf, (size_t)n)) < 0) {
             berr_errno(sp->err, 500, -r, "write '%s'", sp->work_dir);
             break;
         }

@@ -28,20 +28,6 @@ struct write_job {
     char digest[DIGEST_STR_MAX];
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int open_tmp(struct pull_layer *pl, struct berr *err)
 {
     if (pl->fd >= 0)
@@ -83,7 +69,7 @@ static int write_run(struct job *job)
     struct pull_layer *pl = wj->pl;
     int r = open_tmp(pl, &job->err);
     if (r == 0 && wj->data.len) {
-        r = write_all(pl->fd, wj->data.data, wj->data.len);
+        r = fd_write_all(pl->fd, wj->data.data, wj->data.len);
         if (r < 0)
             berr_errno(&job->err, 500, -r, "write '%s'", pl->tmp_path);
         else
