@@ -11,10 +11,8 @@
 
 #include "common/jsonutil.h"
 #include "common/log.h"
-#include "common/timeutil.h"
 #include "containers.h"
 #include "filters.h"
-#include "images_json.h"
 #include "prune_reply.h"
 #include "runtime/ctr_manage.h"
 
@@ -44,18 +42,10 @@ static int parse_query(struct srv_req *req, struct prune_query *q, struct berr *
     if (filters_parse(srv_req_query(req, "filters"), &q->f, err) < 0 ||
         filters_validate(&q->f, allowed, err) < 0)
         return -EINVAL;
-    const struct strv *until = filters_get(&q->f, "until");
-    if (!until)
-        return 0;
-    if (until->n != 1)
-        return berr_set(err, 400, EINVAL,
-                        until->n ? "more than one until filter specified"
-                                 : "invalid filter 'until'");
-    q->has_until = true;
-    return images_parse_until(until->v[0], time_now_ns(), &q->until_ns, err);
+    return prune_until(&q->f, &q->has_until, &q->until_ns, err);
 }
 
-/* matchLabels: every `label` holds, and not every `label!` does. */
+/* The container's labels as event attributes, for prune_labels_match(). */
 static bool labels_match(const struct prune_query *q, const struct container *c)
 {
     struct event_attr attrs[128];
@@ -66,8 +56,7 @@ static bool labels_match(const struct prune_query *q, const struct container *c)
         if (n < 128 && cJSON_IsString(l))
             attrs[n++] = (struct event_attr){l->string, l->valuestring};
     }
-    return filters_match_labels(&q->f, "label", attrs, n) &&
-           !(filters_get(&q->f, "label!") && filters_match_labels(&q->f, "label!", attrs, n));
+    return prune_labels_match(&q->f, attrs, n);
 }
 
 /* Not running, not being created, started or removed right now. */

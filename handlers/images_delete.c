@@ -15,7 +15,6 @@
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/macros.h"
-#include "common/timeutil.h"
 #include "engine.h"
 #include "images.h"
 #include "images_json.h"
@@ -464,26 +463,16 @@ static int parse_prune(struct srv_req *req, struct prune_query *q, struct berr *
     int rc = filters_validate(&q->f, prune_filters, err);
     if (rc == 0)
         rc = images_filter_bool(&q->f, "dangling", true, &q->dangling_only, err);
-    const struct strv *until = filters_get(&q->f, "until");
-    if (rc < 0 || !until)
-        return rc;
-    if (until->n != 1)
-        return berr_set(err, 400, EINVAL,
-                        until->n ? "more than one until filter specified"
-                                 : "invalid filter 'until'");
-    q->has_until = true;
-    return images_parse_until(until->v[0], time_now_ns(), &q->until_ns, err);
+    return rc < 0 ? rc : prune_until(&q->f, &q->has_until, &q->until_ns, err);
 }
 
-/* matchLabels: every `label` holds, and not every `label!` does. */
-static bool prune_labels_match(const struct prune_query *q, const struct image *img)
+static bool image_labels_match(const struct prune_query *q, const struct image *img)
 {
     if (!images_config(img))
         return true;
     size_t n;
     struct event_attr *attrs = images_label_attrs(img, &n);
-    bool ok = filters_match_labels(&q->f, "label", attrs, n) &&
-              !(filters_get(&q->f, "label!") && filters_match_labels(&q->f, "label!", attrs, n));
+    bool ok = prune_labels_match(&q->f, attrs, n);
     free(attrs);
     return ok;
 }
@@ -498,7 +487,7 @@ static bool prune_candidate(const struct prune_query *q, const struct image *img
         return false;
     if (q->has_until && (!img->config.created_ns || img->config.created_ns > q->until_ns))
         return false;
-    return prune_labels_match(q, img);
+    return image_labels_match(q, img);
 }
 
 /* imageDeleteFailed: conflicts are expected and silent, the rest is logged.

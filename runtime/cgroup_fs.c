@@ -297,3 +297,14 @@ void cg__warn(struct cg_warnings *w, const char *fmt, ...)
     vsnprintf(w->msg[w->n++], sizeof(w->msg[0]), fmt, ap);
     va_end(ap);
 }
+
+/* The same two files under v1 and v2; unset lists leave the parent's. */
+int cg__apply_cpuset(const char *dir, const struct cg_limits *lim, struct berr *err)
+{
+    int r = 0;
+    if (lim->cpuset_cpus && *lim->cpuset_cpus)
+        r = cg__write(dir, "cpuset.cpus", lim->cpuset_cpus, err);
+    if (r == 0 && lim->cpuset_mems && *lim->cpuset_mems)
+        r = cg__write(dir, "cpuset.mems", lim->cpuset_mems, err);
+    return r;
+}

@@ -14,6 +14,8 @@
  * message names the file and value; kernel refusals (EINVAL, EBUSY...) are
  * 400, the rest 500. */
 int cg__write(const char *dir, const char *file, const char *value, struct berr *err);
+/* cpuset.cpus and cpuset.mems from lim (files named alike on v1 and v2). */
+int cg__apply_cpuset(const char *dir, const struct cg_limits *lim, struct berr *err);
 int cg__writef(struct berr *err, const char *dir, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Reads dir/file into buf (NUL-terminated, truncated at size - 1). */

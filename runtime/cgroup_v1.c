@@ -172,16 +172,6 @@ static int apply_cpu(const char *dir, const struct cg_limits *lim, struct berr *
     return r < 0 ? r : cfs(dir, quota, period, err);
 }
 
-static int apply_cpuset(const char *dir, const struct cg_limits *lim, struct berr *err)
-{
-    int r = 0;
-    if (lim->cpuset_cpus && *lim->cpuset_cpus)
-        r = cg__write(dir, "cpuset.cpus", lim->cpuset_cpus, err);
-    if (r == 0 && lim->cpuset_mems && *lim->cpuset_mems)
-        r = cg__write(dir, "cpuset.mems", lim->cpuset_mems, err);
-    return r;
-}
-
 static int apply_pids(const char *dir, int64_t limit, struct berr *err)
 {
     if (limit > 0)
@@ -257,7 +247,7 @@ int cg__v1_apply(const struct cgroup *cg, const struct cg_limits *lim, struct cg
     if (r == 0 && HAS(cg, CG_CPU))
         r = apply_cpu(cg->dir[CG_CPU], lim, err);
     if (r == 0 && HAS(cg, CG_CPUSET))
-        r = apply_cpuset(cg->dir[CG_CPUSET], lim, err);
+        r = cg__apply_cpuset(cg->dir[CG_CPUSET], lim, err);
     if (r == 0 && HAS(cg, CG_PIDS))
         r = apply_pids(cg->dir[CG_PIDS], lim->pids_limit, err);
     if (r == 0 && wants_blkio(lim)) {

@@ -169,16 +169,6 @@ static int apply_cpu(const char *dir, const struct cg_limits *lim, struct berr *
     return cg__writef(err, dir, "cpu.max", "%s %" PRId64, q, period);
 }
 
-static int apply_cpuset(const char *dir, const struct cg_limits *lim, struct berr *err)
-{
-    int r = 0;
-    if (lim->cpuset_cpus && *lim->cpuset_cpus)
-        r = cg__write(dir, "cpuset.cpus", lim->cpuset_cpus, err);
-    if (r == 0 && lim->cpuset_mems && *lim->cpuset_mems)
-        r = cg__write(dir, "cpuset.mems", lim->cpuset_mems, err);
-    return r;
-}
-
 /* ---- io ---------------------------------------------------------------- */
 
 /* blkio weight 10-1000 onto io.weight 1-10000 (runc's mapping). */
@@ -249,7 +239,7 @@ int cg__v2_apply(const struct cgroup *cg, const struct cg_limits *lim, struct cg
     if (r == 0 && usable(cg, lim, CG2_CPU, "cpu", w))
         r = apply_cpu(dir, lim, err);
     if (r == 0 && usable(cg, lim, CG2_CPUSET, "cpuset", w))
-        r = apply_cpuset(dir, lim, err);
+        r = cg__apply_cpuset(dir, lim, err);
     if (r == 0 && usable(cg, lim, CG2_PIDS, "pids", w))
         r = write_max(dir, "pids.max", lim->pids_limit > 0 ? lim->pids_limit : -1, err);
     if (r == 0 && usable(cg, lim, CG2_IO, "io", w)) {
