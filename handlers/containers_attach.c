@@ -15,11 +15,9 @@
 
 #include "common/jsonutil.h"
 #include "containers.h"
+#include "stream_frame.h"
 
 #define ATTACH_HIGH_WATER (1024 * 1024)
-/* One stream frame: header and payload go out in a single write. */
-#define FRAME_MAX (64 * 1024 + 8)
-
 struct attach_req {
     struct ctr_attach a;
     struct srv_req *req;
@@ -39,31 +37,13 @@ static void end_session(struct attach_req *ar)
     free(ar);
 }
 
-static void write_frame(struct attach_req *ar, int stream, const char *data, size_t len)
-{
-    static unsigned char frame[FRAME_MAX]; /* loop thread only; the write copies it */
-    if (len > FRAME_MAX - 8) {
-        write_frame(ar, stream, data, FRAME_MAX - 8);
-        write_frame(ar, stream, data + (FRAME_MAX - 8), len - (FRAME_MAX - 8));
-        return;
-    }
-    frame[0] = (unsigned char)stream;
-    frame[1] = frame[2] = frame[3] = 0;
-    frame[4] = (unsigned char)(len >> 24);
-    frame[5] = (unsigned char)(len >> 16);
-    frame[6] = (unsigned char)(len >> 8);
-    frame[7] = (unsigned char)len;
-    memcpy(frame + 8, data, len);
-    srv_raw_write(ar->req, frame, len + 8);
-}
-
 static void on_output(void *ud, int stream, const char *data, size_t len)
 {
     struct attach_req *ar = ud;
     if (ar->tty)
         srv_raw_write(ar->req, data, len);
     else
-        write_frame(ar, stream, data, len);
+        stream_frame_write(ar->req, stream, data, len);
     if (srv_req_queued(ar->req) > ATTACH_HIGH_WATER)
         rt_attach_block(&ar->a, true);
 }
