@@ -133,17 +133,16 @@ void h_containers_stats(struct srv_req *req)
         srv_reply_error(req, 400, "cannot have stream=true and one-shot=true");
         return;
     }
-    struct engine *e = srv_req_ctx(req);
     struct stats_req *sr = calloc(1, sizeof(*sr));
     if (!sr) {
         srv_reply_error(req, 500, "out of memory");
         return;
     }
+    struct engine *e = srv_req_ctx(req);
     *sr = (struct stats_req){.req = req, .e = e, .c = c, .stream = stream, .one_shot = one_shot};
     ctr_ref(c);
     uv_timer_init(e->loop, &sr->timer);
-    sr->timer.data = sr;
-    req->data = sr;
+    sr->timer.data = req->data = sr;
     req->on_abort = on_abort;
     if (stream)
         srv_stream_begin(req, 200, "application/json");
