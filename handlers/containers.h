@@ -1,5 +1,6 @@
 /* Container endpoints: create, inspect, list, start, stop, kill, restart,
- * wait, remove, rename, prune, logs, attach, top, update. */
+ * wait, remove, rename, prune, logs, attach, top, update, pause, unpause,
+ * stats. */
 #ifndef BERTH_HANDLERS_CONTAINERS_H
 #define BERTH_HANDLERS_CONTAINERS_H
 
@@ -54,6 +55,13 @@ void h_containers_top(struct srv_req *req);
 
 /* containers_update.c */
 void h_containers_update(struct srv_req *req);
+
+/* containers_pause.c */
+void h_containers_pause(struct srv_req *req);
+void h_containers_unpause(struct srv_req *req);
+
+/* containers_stats.c */
+void h_containers_stats(struct srv_req *req);
 
 /* containers_prune.c: h_containers_prune, declared with the lifecycle. */
 

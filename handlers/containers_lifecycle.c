@@ -25,6 +25,10 @@ void h_containers_start(struct srv_req *req)
     struct container *c = ctr_from_req(req);
     if (!c)
         return;
+    if (c->st.status == CTR_PAUSED) {
+        srv_reply_error(req, 409, "cannot start a paused container, try unpause instead");
+        return;
+    }
     if (ctr_is_running(c)) {
         srv_reply_empty(req, 304);
         return;
@@ -145,10 +149,16 @@ void h_containers_delete(struct srv_req *req)
         return;
     bool force = srv_req_query_bool(req, "force");
     if (ctr_is_running(c) && !force) {
-        srv_reply_error(req, 409,
-                        "cannot remove container \"/%s\": container is running: stop the "
-                        "container before removing or force remove",
-                        c->name);
+        if (c->st.status == CTR_PAUSED) /* moby's cleanupContainer wording */
+            srv_reply_error(req, 409,
+                            "cannot remove container \"/%s\": container is paused and must be "
+                            "unpaused first",
+                            c->name);
+        else
+            srv_reply_error(req, 409,
+                            "cannot remove container \"/%s\": container is %s: stop the "
+                            "container before removing or force remove",
+                            c->name, ctr_status_name(c->st.status));
         return;
     }
     req->on_abort = ctr_req_abort_ignore;

@@ -42,6 +42,9 @@ static const struct srv_route routes[] = {
     {SRV_GET,    "/containers/{name}/logs",    h_containers_logs,    0},
     {SRV_GET,    "/containers/{name}/top",     h_containers_top,     0},
     {SRV_POST,   "/containers/{name}/update",  h_containers_update,  0},
+    {SRV_POST,   "/containers/{name}/pause",   h_containers_pause,   0},
+    {SRV_POST,   "/containers/{name}/unpause", h_containers_unpause, 0},
+    {SRV_GET,    "/containers/{name}/stats",   h_containers_stats,   0},
     {SRV_DELETE, "/containers/{name}",         h_containers_delete,  0},
 };
 /* clang-format on */

@@ -203,9 +203,9 @@ int cgroup_oom_kill_count(const struct cgroup *cg, uint64_t *ret, struct berr *e
 
 /* ---- stats (docker stats) ---------------------------------------------- */
 
-#define CG_STAT_MAX   64
+#define CG_STAT_MAX   128 /* memory.stat lines (v2 on recent kernels has ~70) */
 #define CG_PERCPU_MAX 256
-#define CG_BLKIO_MAX  32
+#define CG_BLKIO_MAX  64 /* v1: six lines per device (Read ... Total) */
 
 struct cg_kv {
     char key[48];
@@ -219,6 +219,8 @@ struct cg_blkio_entry {
 };
 
 struct cg_stats {
+    /* failcnt: v1 memory.failcnt, v2 the "oom" count of memory.events (as
+     * Docker reports it); max_usage: v1 only */
     uint64_t mem_usage, mem_max_usage, mem_limit, mem_failcnt;
     struct cg_kv mem_stat[CG_STAT_MAX]; /* memory.stat, in file order */
     size_t nmem_stat;
@@ -226,9 +228,11 @@ struct cg_stats {
     uint64_t percpu_ns[CG_PERCPU_MAX];                 /* v1 only */
     size_t npercpu;
     uint64_t throttled_periods, throttled_ns, nr_periods;
-    uint64_t pids_current, pids_limit; /* limit 0 = unlimited */
-    struct cg_blkio_entry io[CG_BLKIO_MAX];
+    uint64_t pids_current, pids_limit;      /* limit 0 = unlimited */
+    struct cg_blkio_entry io[CG_BLKIO_MAX]; /* bytes (io_service_bytes) */
     size_t nio;
+    struct cg_blkio_entry io_ops[CG_BLKIO_MAX]; /* v1 only: operations (io_serviced) */
+    size_t nio_ops;
 };
 
 /* Reads what the host offers; absent files leave zeros. */

@@ -93,21 +93,31 @@ static void v1_cpu(const struct cgroup *cg, struct cg_stats *s)
     }
 }
 
-/* "8:0 Read 4096" lines; "Total N" is skipped. */
-static void v1_blkio(const char *dir, struct cg_stats *s)
+/* "8:0 Read 4096" lines; the last line "Total N" is skipped. */
+static size_t v1_blkio_file(const char *dir, const char *file, struct cg_blkio_entry *out)
 {
-    char *text = read_or_null(dir, "blkio.throttle.io_service_bytes");
-    for (const char *p = text; p && *p && s->nio < CG_BLKIO_MAX;) {
-        struct cg_blkio_entry *e = &s->io[s->nio];
+    char *text = read_or_null(dir, file);
+    size_t n = 0;
+    for (const char *p = text; p && *p && n < CG_BLKIO_MAX;) {
+        struct cg_blkio_entry *e = &out[n];
         unsigned long long v;
         if (sscanf(p, "%u:%u %7s %llu", &e->major, &e->minor, e->op, &v) == 4) {
             e->value = v;
-            s->nio++;
+            n++;
         }
         p = strchr(p, '\n');
         p = p ? p + 1 : NULL;
     }
     free(text);
+    return n;
+}
+
+/* The throttle files, as containerd reads them when the CFQ ones are
+ * absent (every kernel since CFQ was removed). */
+static void v1_blkio(const char *dir, struct cg_stats *s)
+{
+    s->nio = v1_blkio_file(dir, "blkio.throttle.io_service_bytes", s->io);
+    s->nio_ops = v1_blkio_file(dir, "blkio.throttle.io_serviced", s->io_ops);
 }
 
 static void v1_stats(const struct cgroup *cg, struct cg_stats *s)
@@ -151,6 +161,9 @@ static void v2_stats(const struct cgroup *cg, struct cg_stats *s)
     s->mem_usage = u64_or_zero(dir, "memory.current");
     s->mem_max_usage = u64_or_zero(dir, "memory.peak");
     s->mem_limit = u64_or_zero(dir, "memory.max");
+    char *events = read_or_null(dir, "memory.events");
+    s->mem_failcnt = events ? key_or_zero(events, "oom") : 0;
+    free(events);
     mem_stat(dir, s);
     char *text = read_or_null(dir, "cpu.stat");
     if (text) {

@@ -82,6 +82,7 @@ struct ctr_runtime {
     bool stop_timer_on;
     bool stop_requested;
     struct list stop_waiters; /* struct ctr_stop_waiter */
+    bool freezing;            /* a freezer job runs (ctr_pause.c): the exit cleanup waits */
 };
 
 struct ctr_stop_waiter {
@@ -102,6 +103,9 @@ void ctr_out_update(struct ctr_runtime *r);
 void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj);
 /* Sends sig through the pidfd. */
 int ctr_proc_signal(struct container *c, int sig);
+/* A freezer job has ended (r->freezing cleared): an exit that waited for it
+ * goes on to its cleanup. */
+void ctr_proc_freeze_done(struct ctr_runtime *r);
 
 /* ctr_attach.c */
 void ctr_attach_output(struct container *c, int stream, const char *data, size_t len);
@@ -122,6 +126,10 @@ void ctr_stopped(struct ctr_runtime *r);
 /* The daemon's own stop (shutdown): unlike rt_stop, it leaves the restart
  * policy to decide at the next start. */
 void ctr_stop_by_daemon(struct rt *rt, struct container *c, rt_done_fn done, void *ud);
+/* ctr_pause.c: after a stop or kill signal to a paused container (or one
+ * with freezer work queued), thaws it so the signal is acted on, as moby's
+ * killWithSignal resumes the task; publishes `unpause`. */
+void ctr_thaw_for_signal(struct rt *rt, struct container *c);
 /* ctr_restart.c: applies the restart policy to an exited container. */
 void ctr_restart_maybe(struct rt *rt, struct container *c);
 void ctr_restart_cancel(struct container *c);

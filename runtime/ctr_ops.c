@@ -48,6 +48,18 @@ void ctr_waiters_fire(struct container *c, bool removed)
 
 /* ---- kill and stop ---- */
 
+/* moby's killWithSignal thaws a paused container after sending SIGKILL or
+ * its stop signal (any signal when it has no StopSignal), so the signal is
+ * acted on; other signals wait for an unpause. */
+static bool thaws_for(const struct container *c, int sig)
+{
+    const char *s = json_get_str(c->config, "StopSignal");
+    int stop_sig;
+    if (sig == SIGKILL || !s || !*s || rt_signal_parse(s, &stop_sig) < 0)
+        return true;
+    return sig == stop_sig;
+}
+
 /* by_user: the user's kill or stop, which keeps an unless-stopped container
  * down; the daemon stopping its containers at shutdown is not (moby does
  * the same: their policies apply when it comes back). */
@@ -61,6 +73,8 @@ static int kill_signal(struct rt *rt, struct container *c, int sig, bool by_user
         return berr_errno(err, 500, -r, "cannot kill container %s", c->id);
     if ((sig == SIGKILL || sig == SIGTERM || sig == SIGINT) && by_user)
         c->st.manually_stopped = true;
+    if (thaws_for(c, sig))
+        ctr_thaw_for_signal(rt, c);
     char num[16];
     snprintf(num, sizeof(num), "%d", sig);
     const char *extra[] = {"signal", num, NULL};

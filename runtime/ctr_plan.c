@@ -203,8 +203,8 @@ static struct container *ns_donor(struct rt *rt, const char *name, const char *p
         berr_set(err, lookup.status, ENOENT, "%s%s", prefix, lookup.msg);
         return NULL;
     }
-    if (o->st.status == CTR_RUNNING && o->rt)
-        return o;
+    if ((o->st.status == CTR_RUNNING || o->st.status == CTR_PAUSED) && o->rt)
+        return o; /* a paused one's namespaces can be joined, as moby's IsRunning */
     if (run_prefix)
         berr_set(err, 409, EINVAL, "%sContainer %s is not running", run_prefix, o->id);
     else

@@ -221,8 +221,8 @@ static void maybe_finish(struct ctr_runtime *r)
         if (!r->log_closed)
             return;
     }
-    if (r->cleanup_started)
-        return;
+    if (r->cleanup_started || r->freezing)
+        return; /* a freezer job must not freeze the cgroup behind the cleanup's kill */
     r->cleanup_started = true;
     uv_timer_stop(&r->stop_timer);
     if (r->stdin_fd >= 0)
@@ -237,6 +237,11 @@ static void maybe_finish(struct ctr_runtime *r)
     cj->r = r;
     job_init(&cj->job, cleanup_run, cleanup_done);
     (void)job_queue(r->rt->loop, &cj->job);
+}
+
+void ctr_proc_freeze_done(struct ctr_runtime *r)
+{
+    maybe_finish(r);
 }
 
 int ctr_proc_signal(struct container *c, int sig)

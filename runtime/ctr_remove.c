@@ -151,10 +151,18 @@ void rt_remove(struct rt *rt, struct container *c, bool force, rt_done_fn done, 
     }
     struct remove_wait *rw = force ? calloc(1, sizeof(*rw)) : NULL;
     if (!rw) {
-        berr_set(&err, 409, EBUSY,
-                 "cannot remove container \"/%s\": container is running: "
-                 "stop the container before removing or force remove",
-                 c->name);
+        if (force)
+            berr_set(&err, 500, ENOMEM, "out of memory");
+        else if (c->st.status == CTR_PAUSED)
+            berr_set(&err, 409, EBUSY,
+                     "cannot remove container \"/%s\": container is paused and must be "
+                     "unpaused first",
+                     c->name);
+        else
+            berr_set(&err, 409, EBUSY,
+                     "cannot remove container \"/%s\": container is running: "
+                     "stop the container before removing or force remove",
+                     c->name);
         done(ud, &err);
         return;
     }

@@ -64,6 +64,15 @@ void rt_stop(struct rt *rt, struct container *c, const char *signal, int timeout
              void *ud);
 int rt_kill(struct rt *rt, struct container *c, int sig, struct berr *err);
 
+/* Pause / unpause (ctr_pause.c): freezes or thaws the container's cgroup on
+ * a worker, then the state becomes paused (running), is saved, and the
+ * pause (unpause) event is published. Docker's refusals, 409: "Container
+ * <id> is not running", "... is already paused", "... is not paused";
+ * freezer failures are 500. Operations on one container run in arrival
+ * order. done may run before the call returns. */
+void rt_pause(struct rt *rt, struct container *c, rt_done_fn done, void *ud);
+void rt_unpause(struct rt *rt, struct container *c, rt_done_fn done, void *ud);
+
 /* Remove (force kills a running one first; remove_volumes is accepted). */
 void rt_remove(struct rt *rt, struct container *c, bool force, rt_done_fn done, void *ud);
 

@@ -294,6 +294,10 @@ static void test_stats(void **state)
     unit_put(f->cg.dir[CG_PIDS], "pids.max", "max\n");
     unit_put(f->cg.dir[CG_BLKIO], "blkio.throttle.io_service_bytes",
              "8:0 Read 10\n8:0 Write 20\n8:0 Total 30\nTotal 30\n");
+    unit_put(f->cg.dir[CG_BLKIO], "blkio.throttle.io_serviced",
+             "8:0 Read 1\n8:0 Write 2\n8:0 Sync 3\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 3\n"
+             "Total 3\n");
+    unit_put(f->cg.dir[CG_MEMORY], "memory.failcnt", "7\n");
     struct cg_stats s;
     assert_int_equal(cgroup_stats(&f->cg, &s, &err), 0);
     assert_int_equal(s.mem_usage, 4096);
@@ -306,6 +310,10 @@ static void test_stats(void **state)
     assert_int_equal(s.pids_limit, 0);
     assert_int_equal(s.nio, 3);
     assert_string_equal(s.io[1].op, "Write");
+    assert_int_equal(s.nio_ops, 6); /* every per-device line, not the grand total */
+    assert_string_equal(s.io_ops[2].op, "Sync");
+    assert_int_equal(s.io_ops[2].value, 3);
+    assert_int_equal(s.mem_failcnt, 7);
 }
 
 static void unlink_all(const char *dir)

@@ -363,6 +363,7 @@ static void test_stats(void **state)
     unit_put(leaf, "pids.current", "3\n");
     unit_put(leaf, "pids.max", "20\n");
     unit_put(leaf, "io.stat", "8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n");
+    unit_put(leaf, "memory.events", "low 0\nhigh 0\nmax 9\noom 4\noom_kill 2\n");
     struct cg_stats s;
     assert_int_equal(cgroup_stats(&f->cg, &s, &err), 0);
     assert_int_equal(s.mem_usage, 1048576);
@@ -378,6 +379,8 @@ static void test_stats(void **state)
     assert_int_equal(s.nio, 2);
     assert_string_equal(s.io[1].op, "write");
     assert_int_equal(s.io[1].value, 20);
+    assert_int_equal(s.nio_ops, 0);     /* Docker reports bytes only on v2 */
+    assert_int_equal(s.mem_failcnt, 4); /* memory.events "oom", not "oom_kill" */
 }
 
 int main(void)
