@@ -42,6 +42,7 @@ struct start_job {
     pid_t pid;
     int pidfd;
     int parent_fds[3]; /* stdin write end, stdout and stderr read ends */
+    int pty_master;    /* Tty: the terminal's master instead of the pipes */
 };
 
 /* ctr_plan.c (loop): fills sj from the container; 400/409 for modes that
