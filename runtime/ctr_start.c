@@ -46,7 +46,7 @@ static int place_cb(pid_t pid, void *ud, struct berr *err)
 
 static int make_pipes(struct start_job *sj, int child_fds[3], struct berr *err)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3 && !sj->sp.plan.tty; i++) { /* a tty: the master does all */
         int p[2];
         if (i == 0 && !sj->open_stdin)
             continue;
