@@ -185,6 +185,10 @@ static int plan_process(const struct container *c, struct start_plan *sp, struct
     sp->plan.env = sp->env;
     sp->plan.init = c->hc.init;
     sp->plan.tty = json_get_bool(c->config, "Tty");
+    /* HostConfig.ConsoleSize [h, w] (the CLI's terminal, API >= 1.42): the
+     * size from the first byte, before the CLI's resize call arrives */
+    sp->plan.tty_rows = (uint16_t)(c->hc.console_h > 0 ? c->hc.console_h : 0);
+    sp->plan.tty_cols = (uint16_t)(c->hc.console_w > 0 ? c->hc.console_w : 0);
     sp->plan.oom_score_adj = c->hc.oom_score_adj;
     sp->plan.set_oom_score_adj = c->hc.oom_score_adj != 0;
     return 0;

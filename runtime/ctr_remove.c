@@ -77,6 +77,7 @@ static void remove_done(struct job *job)
             img->users--;
         rt_event(rt, c, "destroy", NULL);
         ctr_table_remove(&rt->ctrs, c);
+        ctr_attach_end_all(c); /* sessions waiting for a start that won't come */
         ctr_waiters_fire(c, true);
         rj->done(rj->ud, &(struct berr){0});
         if (rj->trash[0])
