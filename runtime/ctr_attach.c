@@ -174,7 +174,7 @@ int rt_resize(struct rt *rt, struct container *c, uint32_t h, uint32_t w, struct
 {
     struct ctr_runtime *r = c->rt;
     if (!r || r->exited)
-        return berr_set(err, 409, EINVAL, "container %s is not running", c->id);
+        return berr_set(err, 409, EINVAL, "Container %s is not running", c->id);
     /* containerd's console takes 16 bits: larger values wrap, as there */
     struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
     uv_os_fd_t fd;

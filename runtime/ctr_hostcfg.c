@@ -140,6 +140,32 @@ static int parse_ulimits(const cJSON *hc, struct ctr_hostcfg *ret, struct berr *
     return 0;
 }
 
+/* HostConfig.ConsoleSize is Go's [2]uint: anything else fails Docker's JSON
+ * decoding with a 400, before the container exists. */
+static int parse_console_size(const cJSON *cs, struct ctr_hostcfg *ret, struct berr *err)
+{
+    if (!cs || cJSON_IsNull(cs))
+        return 0;
+    int vals[2] = {0, 0};
+    for (int i = 0; i < 2 && cJSON_IsArray(cs); i++) {
+        const cJSON *v = cJSON_GetArrayItem(cs, i);
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 65535 ||
+            v->valuedouble != (double)(int)v->valuedouble)
+            return berr_set(err, 400, EINVAL,
+                            "json: cannot unmarshal %s into Go struct field "
+                            "HostConfig.HostConfig.ConsoleSize of type uint",
+                            v && cJSON_IsNumber(v) ? "number" : "value");
+        vals[i] = (int)v->valuedouble;
+    }
+    if (!cJSON_IsArray(cs) || cJSON_GetArraySize(cs) != 2)
+        return berr_set(err, 400, EINVAL,
+                        "json: cannot unmarshal into Go struct field "
+                        "HostConfig.HostConfig.ConsoleSize of type [2]uint");
+    ret->console_h = vals[0];
+    ret->console_w = vals[1];
+    return 0;
+}
+
 static int parse_flags(const cJSON *hc, struct ctr_hostcfg *ret, struct berr *err)
 {
     ret->privileged = json_get_bool(hc, "Privileged");
@@ -155,11 +181,8 @@ static int parse_flags(const cJSON *hc, struct ctr_hostcfg *ret, struct berr *er
                         "Invalid value %lld, range for oom score adj is [-1000, 1000]",
                         (long long)adj);
     ret->oom_score_adj = (int)adj;
-    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(hc, "ConsoleSize");
-    if (cJSON_GetArraySize(cs) == 2) {
-        ret->console_h = (int)cJSON_GetArrayItem(cs, 0)->valuedouble;
-        ret->console_w = (int)cJSON_GetArrayItem(cs, 1)->valuedouble;
-    }
+    if (parse_console_size(cJSON_GetObjectItemCaseSensitive(hc, "ConsoleSize"), ret, err) < 0)
+        return -EINVAL;
     const char *parent = json_get_str(hc, "CgroupParent");
     snprintf(ret->cgroup_parent, sizeof(ret->cgroup_parent), "%s", parent ? parent : "");
     return 0;

@@ -119,7 +119,7 @@ void rt_stdin_close(struct container *c);
 /* POST /containers/{id}/resize: sets the terminal's window size (the
  * kernel sends SIGWINCH to its foreground process group) and publishes
  * "resize" with height and width, as Docker; a container without a tty
- * only gets the event. 409 "container <id> is not running". */
+ * only gets the event. 409 "Container <id> is not running". */
 int rt_resize(struct rt *rt, struct container *c, uint32_t h, uint32_t w, struct berr *err);
 
 /* The live json-file writer (NULL when the container is not running). */

@@ -1,5 +1,6 @@
 """Containers through the real docker CLI and docker-py: run, exit codes,
 attach with stdin, logs, stop/kill, rename, wait, remove, isolation basics."""
+import json
 import subprocess
 import time
 
@@ -127,6 +128,18 @@ def test_raw_bad_input_wait_logs_attach_kill(bb):
     assert r.status == 400 and b"Invalid signal: SIGNOPE" in r.body
     assert bb.docker("inspect", "-f", "{{.State.Status}}", "waitee").stdout.strip() == "created"
     bb.docker("rm", "waitee")
+
+
+def test_create_refuses_bad_console_size(bb):
+    """ConsoleSize is two unsigned numbers, as Go decodes it: 400, nothing made."""
+    from httpraw import get
+    for size in ([-1, 80], [24], "24x80", [24, 1.5]):
+        body = json.dumps({"Image": "busybox", "Cmd": ["true"], "Tty": True,
+                           "HostConfig": {"ConsoleSize": size}}).encode()
+        r = get(bb.sock, "/v1.47/containers/create", method="POST", body=body,
+                headers={"Content-Type": "application/json"})
+        assert r.status == 400 and b"ConsoleSize" in r.body, (size, r.body)
+    assert no_containers(bb)
 
 
 def test_info_counts_containers(bb):

@@ -363,7 +363,7 @@ def test_docker_py_attach_socket_raw_and_resize(bb):
     with pytest.raises(docker.errors.APIError) as e:
         api.resize(cid, height=10, width=10)
     assert e.value.status_code == 409
-    assert f"container {cid} is not running" in str(e.value)
+    assert f"Container {cid} is not running" in str(e.value)
     sock.close()
     api.remove_container(cid)
 
@@ -394,7 +394,7 @@ def test_resize_bad_input_and_states(bb):
     bb.docker("wait", cid)
     r = httpraw.get(bb.sock, f"/v1.47/containers/{cid}/resize?h=1&w=1", "POST")
     assert r.status == 409
-    assert json.loads(r.body)["message"] == f"container {cid} is not running"
+    assert json.loads(r.body)["message"] == f"Container {cid} is not running"
     # a container without a tty accepts the call (containerd ignores it)
     cid2 = bb.docker("run", "-d", "busybox", "sleep", "1000").stdout.strip()
     r = httpraw.get(bb.sock, f"/v1.47/containers/{cid2}/resize?h=10&w=10", "POST")
