@@ -42,6 +42,8 @@ static const struct srv_route routes[] = {
     {SRV_GET,    "/containers/{name}/logs",    h_containers_logs,    0},
     {SRV_GET,    "/containers/{name}/top",     h_containers_top,     0},
     {SRV_POST,   "/containers/{name}/update",  h_containers_update,  0},
+    {SRV_GET,    "/containers/{name}/changes", h_containers_changes, 0},
+    {SRV_POST,   "/commit",                    h_commit,             0},
     {SRV_DELETE, "/containers/{name}",         h_containers_delete,  0},
 };
 /* clang-format on */
