@@ -152,27 +152,34 @@ static int sibling_name(const char *path, const char *prefix, char *out, size_t 
     return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 
-/* moby's form: an empty regular file, mode 0600, the device's owner/time. */
-static int put_whiteout(struct tar_out *t, const struct lw_entry *e)
+/* An empty regular file standing for a whiteout or an opaque mark. */
+static int put_marker(struct tar_out *t, const char *name, mode_t perm, const struct stat *st)
 {
-    char name[SAFE_PATH_MAX + 8];
-    if (sibling_name(e->path, ".wh.", name, sizeof(name)) < 0)
-        return berr_set(t->err, 500, ENAMETOOLONG, "path too long: '%s'", e->path);
     struct archive_entry *ae = archive_entry_new();
     if (!ae)
         return berr_set(t->err, 500, ENOMEM, "out of memory");
     archive_entry_set_pathname(ae, name);
     archive_entry_set_filetype(ae, AE_IFREG);
-    archive_entry_set_perm(ae, 0600);
+    archive_entry_set_perm(ae, perm);
     archive_entry_set_size(ae, 0);
-    if (e->st) {
-        archive_entry_set_uid(ae, e->st->st_uid);
-        archive_entry_set_gid(ae, e->st->st_gid);
-        archive_entry_set_mtime(ae, e->st->st_mtim.tv_sec, 0);
+    if (st) {
+        archive_entry_set_uid(ae, st->st_uid);
+        archive_entry_set_gid(ae, st->st_gid);
     }
     int r = put_header(t, ae);
     archive_entry_free(ae);
     return r;
+}
+
+/* moby's form, ".wh.<name>", mode 0600, the device's owner; but no time
+ * (moby copies the device's): a layer extracted and archived again then
+ * hashes the same, its whiteout devices being made anew. */
+static int put_whiteout(struct tar_out *t, const struct lw_entry *e)
+{
+    char name[SAFE_PATH_MAX + 8];
+    if (sibling_name(e->path, ".wh.", name, sizeof(name)) < 0)
+        return berr_set(t->err, 500, ENAMETOOLONG, "path too long: '%s'", e->path);
+    return put_marker(t, name, 0600, e->st);
 }
 
 /* "<dir>/.wh..wh..opq" right after an opaque directory: moby gives it the
@@ -182,18 +189,7 @@ static int put_opaque(struct tar_out *t, const struct lw_entry *e)
     char name[SAFE_PATH_MAX + 16];
     if (snprintf(name, sizeof(name), "%s/.wh..wh..opq", e->path) >= (int)sizeof(name))
         return berr_set(t->err, 500, ENAMETOOLONG, "path too long: '%s'", e->path);
-    struct archive_entry *ae = archive_entry_new();
-    if (!ae)
-        return berr_set(t->err, 500, ENOMEM, "out of memory");
-    archive_entry_set_pathname(ae, name);
-    archive_entry_set_filetype(ae, AE_IFREG);
-    archive_entry_set_perm(ae, e->st->st_mode & 0777);
-    archive_entry_set_uid(ae, e->st->st_uid);
-    archive_entry_set_gid(ae, e->st->st_gid);
-    archive_entry_set_size(ae, 0);
-    int r = put_header(t, ae);
-    archive_entry_free(ae);
-    return r;
+    return put_marker(t, name, e->st->st_mode & 0777, e->st);
 }
 
 /* Which xattrs a layer keeps: file capabilities (a v3 one, tied to a user

@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/config.h" /* struct strv */
 #include "common/macros.h"
 #include "layer_walk.h"
 #include "safe_path.h"
@@ -156,35 +157,6 @@ static bool stopped(const struct walker *w)
 
 /* ---- directory listings ---- */
 
-struct names {
-    char **v;
-    size_t n, cap;
-};
-
-static void names_done(struct names *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    *l = (struct names){0};
-}
-
-static int names_add(struct names *l, const char *name)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        char **v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    if (!(l->v[l->n] = strdup(name)))
-        return -ENOMEM;
-    l->n++;
-    return 0;
-}
-
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -203,7 +175,7 @@ static bool keep_name(const struct walker *w, const char *name)
 }
 
 /* The names in the directory open as fd, sorted (fd stays open). */
-static int read_names(struct walker *w, int fd, struct names *ret)
+static int read_names(struct walker *w, int fd, struct strv *ret)
 {
     int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
@@ -217,7 +189,7 @@ static int read_names(struct walker *w, int fd, struct names *ret)
     struct dirent *de;
     while (r == 0 && (errno = 0, de = readdir(d)))
         if (keep_name(w, de->d_name))
-            r = names_add(ret, de->d_name);
+            r = strv_push(ret, de->d_name);
     if (r == 0 && errno)
         r = fail(w, -errno, "read directory");
     closedir(d);
@@ -303,11 +275,11 @@ static int upper_entry(struct walker *w, int dfd, const char *name)
 
 static int walk_upper(struct walker *w, int fd)
 {
-    struct names names = {0};
+    struct strv names = {0};
     int r = read_names(w, fd, &names);
     for (size_t i = 0; r == 0 && i < names.n; i++)
         r = upper_entry(w, fd, names.v[i]);
-    names_done(&names);
+    strv_done(&names);
     return r;
 }
 
@@ -415,7 +387,7 @@ static int pair_deleted(struct walker *w, const char *name)
 /* The two sorted listings merged: only in the image -> deleted. */
 static int walk_pair(struct walker *w, int nfd, int ofd)
 {
-    struct names nn = {0}, on = {0};
+    struct strv nn = {0}, on = {0};
     int r = read_names(w, nfd, &nn);
     if (r == 0 && ofd >= 0)
         r = read_names(w, ofd, &on);
@@ -428,8 +400,8 @@ static int walk_pair(struct walker *w, int nfd, int ofd)
             r = pair_entry(w, nfd, c == 0 ? ofd : -1, nn.v[i++]);
         j += c == 0;
     }
-    names_done(&nn);
-    names_done(&on);
+    strv_done(&nn);
+    strv_done(&on);
     return r;
 }
 

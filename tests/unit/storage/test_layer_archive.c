@@ -315,6 +315,13 @@ static void test_overlay_round_trip(void **state)
     mk(dst, "a/link", p);
     assert_int_equal(lstat(p, &s2), 0);
     assert_int_equal(s1.st_ino, s2.st_ino);
+    /* and archived again (as save does for a layer without a blob), the
+     * extracted directory gives the very same tar */
+    char first[DIGEST_STR_MAX];
+    snprintf(first, sizeof(first), "%s", f->res.diff_id);
+    struct layer_src again = {.top = dst};
+    assert_int_equal(write_tar(f, &again, false), 0);
+    assert_string_equal(f->res.diff_id, first);
 }
 
 static void test_gzip_deterministic(void **state)
