@@ -332,6 +332,19 @@ static int visit(void *ud, const struct lw_entry *e)
     return e->whiteout ? put_whiteout(ud, e) : put_member(ud, e);
 }
 
+static void tar_out_free(struct tar_out *t)
+{
+    if (t->tar)
+        archive_write_free(t->tar);
+    if (t->gz)
+        archive_write_free(t->gz);
+    if (t->links)
+        archive_entry_linkresolver_free(t->links);
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t);
+}
+
 int layer_tar_write_sync(const struct layer_src *src, const char *out_path,
                          const struct layer_tar_opts *o, struct layer_tar_result *ret,
                          struct berr *err)
@@ -348,14 +361,6 @@ int layer_tar_write_sync(const struct layer_src *src, const char *out_path,
         r = layer_walk(src, o->stop, visit, t, err);
     if (r == 0)
         r = close_out(t);
-    if (t->tar)
-        archive_write_free(t->tar);
-    if (t->gz)
-        archive_write_free(t->gz);
-    if (t->links)
-        archive_entry_linkresolver_free(t->links);
-    if (t->fd >= 0)
-        close(t->fd);
     if (r == 0) {
         sha256_final(&t->tar_hash, ret->diff_id);
         sha256_final(&t->file_hash, ret->digest);
@@ -365,6 +370,6 @@ int layer_tar_write_sync(const struct layer_src *src, const char *out_path,
         if (t->fd >= 0)
             unlink(out_path);
     }
-    free(t);
+    tar_out_free(t);
     return r;
 }
