@@ -115,7 +115,7 @@ def test_commit_of_commit(bb):
     assert len(inspect(bb, "gen2")["RootFS"]["Layers"]) == 3
 
 
-def test_commit_save(bb, tmp_path):
+def test_commit_save(bb, make_daemon, tmp_path):
     """docker save of a committed image: its layer is an OCI tar with the
     whiteout and opaque markers; the archive loads back into a new daemon."""
     bb.docker("run", "--name", "src", "busybox", "sh", "-c", CHANGES)
@@ -133,6 +133,11 @@ def test_commit_save(bb, tmp_path):
                      "root", "root/.wh..wh..opq", "root/new", "x", "x/y", "x/y/z"]
     assert layer.getmember("h2").islnk() and layer.getmember("h2").linkname == "h1"
     assert layer.getmember("bin/.wh.ls").size == 0
+    other = make_daemon(name="other")
+    other.docker("load", "-i", str(out))
+    assert inspect(other, "saved:1")["Id"] == new_id
+    assert run_out(other, "saved:1", "sh", "-c",
+                   "cat /x/y/z; ls -A /root; ls /bin/ls 2>&1 | grep -c 'No such'") == "hi\nnew\n1\n"
 
 
 def test_commit_docker_py(bb):
