@@ -537,28 +537,3 @@ int image_archive_save(const struct save_image *imgs, size_t n, const char *out_
         unlink(out_path);
     return r;
 }
-
-/* Keeps a static libarchive link small.
- *
- * libarchive 3.6's pax writer calls one helper that lives in the same object
- * file as libarchive's table of every writer (zip, 7zip, xar, mtree...); a
- * static link resolving it would drag all of them in, with nettle, libxml2,
- * ICU and libstdc++ behind them (~2 MiB resident in an idle daemon). This
- * definition, with the same behaviour, satisfies the reference first: it
- * lives here because this file is the pax writer's only user, so it is
- * always linked whenever the writer is. Were a
- * future libarchive to move other needed symbols into that object, the link
- * would fail with a duplicate symbol instead of silently growing. */
-#ifdef BERTH_STATIC_LIBARCHIVE /* never interpose on a shared libarchive */
-void __archive_write_entry_filetype_unsupported(struct archive *a, struct archive_entry *entry,
-                                                const char *format);
-
-void __archive_write_entry_filetype_unsupported(struct archive *a, struct archive_entry *entry,
-                                                const char *format)
-{
-    const char *name = archive_entry_pathname(entry);
-    archive_set_error(a, EINVAL, "%s: file type not supported by the %s format",
-                      name ? name : "(unnamed)", format);
-}
-
-#endif
