@@ -66,6 +66,12 @@ void h_containers_unpause(struct srv_req *req);
 /* containers_stats.c */
 void h_containers_stats(struct srv_req *req);
 
+/* containers_changes.c: GET /containers/{name}/changes (`docker diff`) */
+void h_containers_changes(struct srv_req *req);
+
+/* commit.c: POST /commit (`docker commit`) */
+void h_commit(struct srv_req *req);
+
 /* containers_prune.c: h_containers_prune, declared with the lifecycle. */
 
 /* Every container's /containers/json summary with SizeRw and SizeRootFs

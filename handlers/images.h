@@ -49,6 +49,12 @@ void h_images_load(struct srv_req *req);
 /* images_import.c: POST /images/create?fromSrc=... (h_images_create's other
  * half); the request body is the rootfs tar. */
 void images_import(struct srv_req *req);
+/* httputils.RepoTagReference, for import and commit: repo NULL or "" is
+ * no reference (0, *has_ref false); else a name without digest, tag added
+ * ("latest" by default). 400 for a malformed name or tag, and "cannot
+ * import digest reference" (moby's wording for both) for a digest. */
+int images_repo_tag(const char *repo, const char *tag, struct image_ref *ret, bool *has_ref,
+                    struct berr *err);
 /* images_changes.c: applies Dockerfile instructions (the `changes` of import and commit:
  * CMD ENTRYPOINT ENV EXPOSE HEALTHCHECK LABEL ONBUILD STOPSIGNAL USER VOLUME
  * WORKDIR) to a container config object, as moby's BuildFromConfig. 400 with

@@ -80,25 +80,30 @@ static cJSON *empty_container_config(void)
     return c;
 }
 
-/* httputils.RepoTagReference: repo (no digest), tag added, "latest" by default. */
-static int import_ref(struct srv_req *req, struct import_req *ir, struct berr *err)
+int images_repo_tag(const char *repo, const char *tag, struct image_ref *ret, bool *has_ref,
+                    struct berr *err)
 {
-    const char *repo = srv_req_query(req, "repo");
-    const char *tag = srv_req_query(req, "tag");
+    *has_ref = false;
     if (!repo || !*repo)
         return 0;
-    if (ref_parse(repo, &ir->ref, err) < 0)
+    if (ref_parse(repo, ret, err) < 0)
         return -EINVAL;
-    if (ir->ref.digest[0])
+    if (ret->digest[0])
         return berr_set(err, 400, EINVAL, "cannot import digest reference");
     if (tag && *tag) {
         if (!ref_tag_valid(tag))
             return berr_set(err, 400, EINVAL, "invalid tag format");
-        snprintf(ir->ref.tag, sizeof(ir->ref.tag), "%s", tag);
+        snprintf(ret->tag, sizeof(ret->tag), "%s", tag);
     }
-    ref_default_tag(&ir->ref);
-    ir->has_ref = true;
+    ref_default_tag(ret);
+    *has_ref = true;
     return 0;
+}
+
+static int import_ref(struct srv_req *req, struct import_req *ir, struct berr *err)
+{
+    return images_repo_tag(srv_req_query(req, "repo"), srv_req_query(req, "tag"), &ir->ref,
+                           &ir->has_ref, err);
 }
 
 static int import_changes(struct srv_req *req, struct import_req *ir, struct berr *err)

@@ -73,8 +73,7 @@ static cJSON *config_default(enum cfg_default d)
     return NULL;
 }
 
-/* src may be NULL (an image config without "config"): defaults only. */
-static cJSON *config_json(const cJSON *src)
+cJSON *images_config_shape(const cJSON *src)
 {
     cJSON *out = cJSON_CreateObject();
     for (size_t i = 0; out && i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
@@ -231,9 +230,9 @@ static void add_identity(cJSON *o, const struct image *img, int api_minor)
     cJSON_AddStringToObject(o, "Created", created);
     if (api_minor < 45) { /* Container and ContainerConfig left in API 1.45 */
         cJSON_AddStringToObject(o, "Container", config_str(img, "container"));
-        cJSON_AddItemToObject(
-            o, "ContainerConfig",
-            config_json(cJSON_GetObjectItemCaseSensitive(img->config.json, "container_config")));
+        cJSON_AddItemToObject(o, "ContainerConfig",
+                              images_config_shape(cJSON_GetObjectItemCaseSensitive(
+                                  img->config.json, "container_config")));
     }
     cJSON_AddStringToObject(o, "DockerVersion", config_str(img, "docker_version"));
     cJSON_AddStringToObject(o, "Author", config_str(img, "author"));
@@ -245,7 +244,7 @@ static cJSON *inspect_json(const struct store *s, const struct image *img, int a
     if (!o)
         return NULL;
     add_identity(o, img, api_minor);
-    cJSON_AddItemToObject(o, "Config", config_json(images_config(img)));
+    cJSON_AddItemToObject(o, "Config", images_config_shape(images_config(img)));
     cJSON_AddStringToObject(o, "Architecture", img->config.architecture);
     if (img->config.variant[0])
         cJSON_AddStringToObject(o, "Variant", img->config.variant);

@@ -41,6 +41,11 @@ const cJSON *images_labels(const struct image *img);
  * strings stay the image's. NULL with *ret_n = 0 when there are none. */
 struct event_attr *images_label_attrs(const struct image *img, size_t *ret_n);
 
+/* A container.Config object with moby's fields in its order: the keys
+ * Docker always writes filled with their zero value when src lacks them,
+ * src's others kept (src may be NULL: defaults only). NULL on no memory. */
+cJSON *images_config_shape(const cJSON *src);
+
 /* Unix seconds of the config's "created" (0 when absent). */
 int64_t images_created_sec(const struct image *img);
 /* Bytes of img's layers that other images use too. */

@@ -46,6 +46,8 @@ static const struct srv_route routes[] = {
     {SRV_POST,   "/containers/{name}/pause",   h_containers_pause,   0},
     {SRV_POST,   "/containers/{name}/unpause", h_containers_unpause, 0},
     {SRV_GET,    "/containers/{name}/stats",   h_containers_stats,   0},
+    {SRV_GET,    "/containers/{name}/changes", h_containers_changes, 0},
+    {SRV_POST,   "/commit",                    h_commit,             0},
     {SRV_DELETE, "/containers/{name}",         h_containers_delete,  0},
 };
 /* clang-format on */

@@ -139,7 +139,7 @@ static int merge_command(cJSON *cfg, const cJSON *img)
     return r;
 }
 
-int ctr_config_merge(cJSON *cfg, const cJSON *img, struct berr *err)
+int ctr_config_fill(cJSON *cfg, const cJSON *img)
 {
     /* Only what moby's merge() takes: OnBuild and Shell stay the image's. */
     static const char *const scalars[] = {"User", "WorkingDir", "StopSignal"};
@@ -158,7 +158,12 @@ int ctr_config_merge(cJSON *cfg, const cJSON *img, struct berr *err)
         r = merge_keys(cfg, img, "Volumes");
     if (img && r == 0)
         r = merge_command(cfg, img);
-    if (r < 0)
+    return r;
+}
+
+int ctr_config_merge(cJSON *cfg, const cJSON *img, struct berr *err)
+{
+    if (ctr_config_fill(cfg, img) < 0)
         return berr_set(err, 500, ENOMEM, "out of memory");
     if (empty_member(cfg, "Cmd") && empty_member(cfg, "Entrypoint"))
         return berr_set(err, 400, EINVAL, "No command specified");

@@ -11,6 +11,9 @@
  * image config's "config" member, may be NULL). 400 "No command specified"
  * when neither has Entrypoint or Cmd. */
 int ctr_config_merge(cJSON *cfg, const cJSON *img, struct berr *err);
+/* The merge alone, without the command check (commit merges the new
+ * image's Config with the container's this way). 0 or -ENOMEM. */
+int ctr_config_fill(cJSON *cfg, const cJSON *img);
 
 /* Entrypoint + Cmd as the argv to execute. */
 int ctr_config_argv(const cJSON *cfg, struct strv *ret, struct berr *err);

@@ -21,6 +21,7 @@
 #include "common/jsonutil.h"
 #include "common/map.h"
 #include "image_archive.h"
+#include "layer_archive.h"
 #include "reference.h"
 
 #define COPY_BLOCK      (128 * 1024)
@@ -224,194 +225,6 @@ static int blob_pass(struct save_session *ss, const char *path, bool out, int64_
     return 0;
 }
 
-/* ---- a layer without a blob: its directory as a tar ---- */
-
-static int disk_failed(struct archive *a, const char *what, const char *path, struct berr *err)
-{
-    int code = archive_errno(a) > 0 ? archive_errno(a) : EIO;
-    const char *why = archive_error_string(a);
-    return berr_set(err, 500, code, "%s '%s': %s", what, path, why ? why : "failed");
-}
-
-/* Overlay form back to OCI form: trusted.overlay.* xattrs dropped. Returns
- * 1 when the directory was opaque, 0, or -ENOMEM. */
-static int strip_overlay_xattrs(struct archive_entry *e)
-{
-    if (archive_entry_xattr_count(e) == 0)
-        return 0;
-    /* The list is rebuilt from a copy: clearing frees the strings it holds. */
-    struct archive_entry *src = archive_entry_clone(e);
-    if (!src)
-        return -ENOMEM;
-    archive_entry_xattr_clear(e);
-    const char *name;
-    const void *value;
-    size_t size;
-    int opaque = 0;
-    archive_entry_xattr_reset(src);
-    while (archive_entry_xattr_next(src, &name, &value, &size) == ARCHIVE_OK) {
-        if (strcmp(name, "trusted.overlay.opaque") == 0)
-            opaque = size >= 1 && ((const char *)value)[0] == 'y';
-        else if (strncmp(name, "trusted.overlay.", 16) != 0)
-            archive_entry_xattr_add_entry(e, name, value, size);
-    }
-    archive_entry_free(src);
-    return opaque;
-}
-
-/* An overlay whiteout (0/0 char device) becomes an empty ".wh.<name>". */
-static int whiteout_entry(struct archive_entry *e, const char *rel)
-{
-    char name[IA_PATH_MAX];
-    const char *slash = strrchr(rel, '/');
-    int n = slash ? snprintf(name, sizeof(name), "%.*s/.wh.%s", (int)(slash - rel), rel, slash + 1)
-                  : snprintf(name, sizeof(name), ".wh.%s", rel);
-    if (n < 0 || (size_t)n >= sizeof(name))
-        return -ENAMETOOLONG;
-    archive_entry_set_pathname(e, name);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0);
-    archive_entry_set_size(e, 0);
-    archive_entry_set_rdev(e, 0);
-    return 0;
-}
-
-struct dir_tar {
-    struct archive *disk, *out;
-    struct archive_entry_linkresolver *links;
-    const char *dir, *scratch;
-    size_t prefix;
-    struct save_session *ss;
-};
-
-static int dir_tar_data(struct dir_tar *t)
-{
-    for (;;) {
-        la_ssize_t n = archive_read_data(t->disk, t->ss->buf, sizeof(t->ss->buf));
-        if (n == 0)
-            return 0;
-        if (n < 0)
-            return disk_failed(t->disk, "read", t->dir, t->ss->err);
-        if (archive_write_data(t->out, t->ss->buf, (size_t)n) != n)
-            return disk_failed(t->out, "write", t->scratch, t->ss->err);
-    }
-}
-
-static int dir_tar_opaque(struct dir_tar *t, struct archive_entry *dir)
-{
-    char name[IA_PATH_MAX];
-    const char *path = archive_entry_pathname(dir);
-    size_t len = strlen(path);
-    while (len && path[len - 1] == '/') /* directories come as "dir/" */
-        len--;
-    if (snprintf(name, sizeof(name), "%.*s/.wh..wh..opq", (int)len, path) >= (int)sizeof(name))
-        return berr_set(t->ss->err, 500, ENAMETOOLONG, "path too long in '%s'", t->dir);
-    struct archive_entry *e = archive_entry_clone(dir);
-    if (!e)
-        return berr_set(t->ss->err, 500, ENOMEM, "out of memory");
-    archive_entry_xattr_clear(e);
-    archive_entry_set_pathname(e, name);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0);
-    archive_entry_set_size(e, 0);
-    int r = archive_write_header(t->out, e);
-    archive_entry_free(e);
-    return r < ARCHIVE_WARN ? disk_failed(t->out, "write", t->scratch, t->ss->err) : 0;
-}
-
-/* One member: renamed relative to the layer, whiteouts converted, hardlinks
- * to earlier members recorded as links. */
-static int dir_tar_entry(struct dir_tar *t, struct archive_entry *e)
-{
-    const char *full = archive_entry_pathname(e);
-    if (strlen(full) <= t->prefix)
-        return 0; /* the layer's root itself */
-    char rel[IA_PATH_MAX];
-    snprintf(rel, sizeof(rel), "%s", full + t->prefix + 1);
-    archive_entry_set_pathname(e, rel);
-    archive_entry_set_uname(e, NULL);
-    archive_entry_set_gname(e, NULL);
-    int opaque = strip_overlay_xattrs(e);
-    if (opaque < 0)
-        return berr_set(t->ss->err, 500, ENOMEM, "out of memory");
-    bool wh = archive_entry_filetype(e) == AE_IFCHR && archive_entry_rdev(e) == 0;
-    if (wh && whiteout_entry(e, rel) < 0)
-        return berr_set(t->ss->err, 500, ENAMETOOLONG, "path too long in '%s'", t->dir);
-    struct archive_entry *spare = NULL;
-    archive_entry_linkify(t->links, &e, &spare);
-    int r = 0;
-    if (e && archive_write_header(t->out, e) < ARCHIVE_WARN)
-        r = disk_failed(t->out, "write", t->scratch, t->ss->err);
-    if (r == 0 && e && !wh && archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
-        archive_entry_size(e) > 0)
-        r = dir_tar_data(t);
-    if (r == 0 && e && opaque > 0)
-        r = dir_tar_opaque(t, e);
-    return r;
-}
-
-static int dir_tar_walk(struct dir_tar *t)
-{
-    struct archive_entry *e = archive_entry_new();
-    int r = e ? 0 : berr_set(t->ss->err, 500, ENOMEM, "out of memory");
-    while (r == 0) {
-        archive_entry_clear(e);
-        int st = archive_read_next_header2(t->disk, e);
-        if (st == ARCHIVE_EOF)
-            break;
-        if (st < ARCHIVE_WARN)
-            r = disk_failed(t->disk, "read", t->dir, t->ss->err);
-        else if (stopped(t->ss))
-            r = cancelled(t->ss);
-        else if (archive_read_disk_descend(t->disk) < ARCHIVE_WARN)
-            r = disk_failed(t->disk, "read", t->dir, t->ss->err);
-        else
-            r = dir_tar_entry(t, e);
-    }
-    archive_entry_free(e);
-    return r;
-}
-
-static int dir_tar_open(struct dir_tar *t)
-{
-    struct berr *err = t->ss->err;
-    t->disk = archive_read_disk_new();
-    t->out = archive_write_new();
-    t->links = archive_entry_linkresolver_new();
-    if (!t->disk || !t->out || !t->links)
-        return berr_set(err, 500, ENOMEM, "out of memory");
-    archive_entry_linkresolver_set_strategy(t->links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
-    archive_read_disk_set_symlink_physical(t->disk);
-    archive_read_disk_set_behavior(t->disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
-                                                ARCHIVE_READDISK_NO_ACL |
-                                                ARCHIVE_READDISK_NO_FFLAGS);
-    if (archive_read_disk_open(t->disk, t->dir) != ARCHIVE_OK)
-        return disk_failed(t->disk, "open", t->dir, err);
-    if (archive_write_set_format_pax_restricted(t->out) != ARCHIVE_OK ||
-        archive_write_add_filter_none(t->out) != ARCHIVE_OK ||
-        archive_write_open_filename(t->out, t->scratch) != ARCHIVE_OK)
-        return disk_failed(t->out, "create", t->scratch, err);
-    return 0;
-}
-
-/* The layer directory as a tar in scratch (created). */
-static int dir_tar(struct save_session *ss, const char *dir, const char *scratch)
-{
-    struct dir_tar t = {.dir = dir, .scratch = scratch, .prefix = strlen(dir), .ss = ss};
-    int r = dir_tar_open(&t);
-    if (r == 0)
-        r = dir_tar_walk(&t);
-    if (r == 0 && archive_write_close(t.out) != ARCHIVE_OK)
-        r = disk_failed(t.out, "write", scratch, ss->err);
-    if (t.links)
-        archive_entry_linkresolver_free(t.links);
-    if (t.out)
-        archive_write_free(t.out);
-    if (t.disk)
-        archive_read_free(t.disk);
-    return r;
-}
-
 /* ---- layers ---- */
 
 static int layer_mismatch(struct save_session *ss, const struct save_layer *l, const char *got)
@@ -438,7 +251,11 @@ static int layer_source(struct save_session *ss, const struct save_layer *l, cha
                         l->diff_id);
     snprintf(scratch, len, "%s.layer-%u", ss->out_path, ss->scratch_n++);
     *ret_scratch = true;
-    return dir_tar(ss, l->diff_dir, scratch);
+    /* the same archiver as commit's: a layer it wrote hashes the same again */
+    struct layer_src src = {.top = l->diff_dir};
+    struct layer_tar_opts o = {.stop = ss->stop};
+    struct layer_tar_result res;
+    return layer_tar_write_sync(&src, scratch, &o, &res, ss->err);
 }
 
 static int put_layer(struct save_session *ss, const struct save_layer *l)
@@ -720,28 +537,3 @@ int image_archive_save(const struct save_image *imgs, size_t n, const char *out_
         unlink(out_path);
     return r;
 }
-
-/* Keeps a static libarchive link small.
- *
- * libarchive 3.6's pax writer calls one helper that lives in the same object
- * file as libarchive's table of every writer (zip, 7zip, xar, mtree...); a
- * static link resolving it would drag all of them in, with nettle, libxml2,
- * ICU and libstdc++ behind them (~2 MiB resident in an idle daemon). This
- * definition, with the same behaviour, satisfies the reference first: it
- * lives here because this file is the pax writer's only user, so it is
- * always linked whenever the writer is. Were a
- * future libarchive to move other needed symbols into that object, the link
- * would fail with a duplicate symbol instead of silently growing. */
-#ifdef BERTH_STATIC_LIBARCHIVE /* never interpose on a shared libarchive */
-void __archive_write_entry_filetype_unsupported(struct archive *a, struct archive_entry *entry,
-                                                const char *format);
-
-void __archive_write_entry_filetype_unsupported(struct archive *a, struct archive_entry *entry,
-                                                const char *format)
-{
-    const char *name = archive_entry_pathname(entry);
-    archive_set_error(a, EINVAL, "%s: file type not supported by the %s format",
-                      name ? name : "(unnamed)", format);
-}
-
-#endif
