@@ -192,8 +192,9 @@ int spawn_exit_code_for_error(const char *msg)
     return 128;
 }
 
-/* Turns berth-init's failure record into Docker's wording. */
-static int status_to_berr(const uint8_t *rec, size_t len, struct berr *err)
+/* Turns berth-init's failure record into Docker's wording (runc's, as
+ * containerd words a failed task start or exec). */
+static int status_to_berr(const uint8_t *rec, size_t len, uint32_t mode, struct berr *err)
 {
     char msg[SPAWN_STATUS_MSG_MAX + 1];
     int step, code;
@@ -208,6 +209,11 @@ static int status_to_berr(const uint8_t *rec, size_t len, struct berr *err)
     if (step == SPAWN_STEP_INIT_EXEC) /* the child could not format errno */
         return berr_errno(err, 500, code, "failed to create task for container: %s", msg);
     int status = spawn_exit_code_for_error(msg) == 128 ? 500 : 400;
+    if (mode == SPAWN_MODE_EXEC)
+        return berr_set(err, status, code,
+                        "OCI runtime exec failed: exec failed: unable to start container process: "
+                        "%s: unknown",
+                        msg);
     return berr_set(err, status, code,
                     "failed to create task for container: unable to start container process: "
                     "error during container init: %s: unknown",
@@ -216,7 +222,8 @@ static int status_to_berr(const uint8_t *rec, size_t len, struct berr *err)
 
 /* Sends the plan, then waits for berth-init to execute the command. A send
  * error is not final: berth-init may have died with a record to read. */
-static int handover(struct spawn_ctx *ctx, const uint8_t *plan, size_t plan_len, struct berr *err)
+static int handover(struct spawn_ctx *ctx, const uint8_t *plan, size_t plan_len, uint32_t mode,
+                    struct berr *err)
 {
     uint8_t rec[sizeof(struct spawn_status) + SPAWN_STATUS_MSG_MAX];
     int sent = send_all(ctx->sock, plan, plan_len);
@@ -225,7 +232,7 @@ static int handover(struct spawn_ctx *ctx, const uint8_t *plan, size_t plan_len,
     if (n < 0)
         return berr_errno(err, 500, (int)-n, "failed to create task for container: read status");
     if (n > 0)
-        return status_to_berr(rec, (size_t)n, err);
+        return status_to_berr(rec, (size_t)n, mode, err);
     if (sent < 0)
         return berr_errno(err, 500, -sent, "failed to create task for container: send plan");
     return 0;
@@ -265,7 +272,7 @@ int spawn_container(const struct spawn_plan *plan, spawn_place_fn place, void *u
     if (r == 0 && place)
         r = place(ctx.pid, ud, err);
     if (r == 0)
-        r = handover(&ctx, buf, len, err);
+        r = handover(&ctx, buf, len, plan->mode, err);
     free(buf);
     if (r != 0) {
         spawn_abort(&ctx);
