@@ -79,10 +79,24 @@ static void on_started(void *ud, const struct berr *err)
     session_end(s); /* the runtime calls nothing more */
 }
 
+/* The process is behind on its stdin: stop reading the client until it
+ * catches up (stdin_ready). */
+static void stdin_to(struct start_req *s, const char *data, size_t n)
+{
+    if (rt_exec_stdin_write(s->x, data, n) == 1)
+        srv_raw_read_stop(s->req);
+}
+
+static void stdin_ready(void *ud)
+{
+    struct start_req *s = ud;
+    srv_raw_read_start(s->req);
+}
+
 static void stdin_data(struct start_req *s, const char *data, size_t n)
 {
     if (!s->keys_on) {
-        rt_exec_stdin_write(s->x, data, n);
+        stdin_to(s, data, n);
         return;
     }
     char out[64 * 1024 + DETACH_KEYS_MAX];
@@ -91,7 +105,7 @@ static void stdin_data(struct start_req *s, const char *data, size_t n)
         size_t chunk = n < 64 * 1024 ? n : 64 * 1024;
         size_t m = detach_keys_filter(&s->keys, data, chunk, out, &detached);
         if (m)
-            rt_exec_stdin_write(s->x, out, m);
+            stdin_to(s, out, m);
         data += chunk;
         n -= chunk;
     }
@@ -113,7 +127,7 @@ static void on_raw(struct srv_req *req, const char *data, ssize_t n)
     char held[DETACH_KEYS_MAX];
     size_t m = s->keys_on ? detach_keys_flush(&s->keys, held) : 0;
     if (m)
-        rt_exec_stdin_write(s->x, held, m);
+        stdin_to(s, held, m);
     if (n == UV_EOF && !s->x->tty) {
         rt_exec_stdin_close(s->x); /* EOF to the process; output goes on */
         return;
@@ -195,7 +209,11 @@ void h_exec_start(struct srv_req *req)
         detach_keys_parse(NULL, &s->keys, &err); /* the default */
     }
     struct engine *e = srv_req_ctx(req);
-    s->io = (struct rt_exec_io){.started = on_started, .out = on_output, .end = on_end, .ud = s};
+    s->io = (struct rt_exec_io){.started = on_started,
+                                .out = on_output,
+                                .end = on_end,
+                                .stdin_ready = stdin_ready,
+                                .ud = s};
     if (rt_exec_start(&e->rt, x, &s->io, true, b.has_console ? b.console_hw : NULL, &err) < 0) {
         free(s);
         srv_reply_berr(req, &err);

@@ -321,7 +321,8 @@ int rt_exec_stdin_write(struct rt_exec *e, const char *data, size_t len)
     memcpy(p + e->stdin_pending_len, data, len);
     e->stdin_pending = p;
     e->stdin_pending_len += len;
-    return 0;
+    /* held until the process runs; then the pipe's queue tells */
+    return e->stdin_pending_len > RT_EXEC_STDIN_HIGH ? 1 : 0;
 }
 
 void rt_exec_stdin_close(struct rt_exec *e)

@@ -24,9 +24,10 @@ struct exec_proc {
     uv_pipe_t out[2];
     bool out_open[2], out_eof[2], reading[2];
     uv_pipe_t in;
-    bool in_open;
-    uv_timer_t drain; /* output still open after the exit is cut off */
-    int handles;      /* open uv handles; the last close frees this */
+    bool in_open, in_shut_pending; /* EOF once in_queued is written */
+    size_t in_queued;              /* stdin bytes handed to uv_write, not yet written */
+    uv_timer_t drain;              /* output still open after the exit is cut off */
+    int handles;                   /* open uv handles; the last close frees this */
     bool exited, blocked, finished;
     uint64_t exited_at_ms;
 };
@@ -47,7 +48,8 @@ int exec_spawn(struct rt *rt, struct rt_exec *e, bool attach, struct berr *err);
 /* Watches the process: fds are the parent ends (stdin write end, stdout
  * and stderr read ends; -1 for none), taken over. */
 void exec_proc_adopt(struct rt_exec *e, pid_t pid, int pidfd, int fds[3]);
-/* Writes pending stdin / closes it once the pipe is open. */
+/* Queues stdin for the process: 0, 1 when the queue is over its high
+ * mark (io->stdin_ready() follows once it is below), or -errno. */
 int exec_proc_stdin_write(struct exec_proc *p, const char *data, size_t len);
 void exec_proc_stdin_shut(struct exec_proc *p);
 /* Starts or stops reading the output (client blocked or not). */

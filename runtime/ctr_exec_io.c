@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/macros.h"
 #include "ctr_exec_internal.h"
 
 /* Output still open this long after the exit (a background child holds
@@ -150,38 +151,64 @@ static void maybe_finish(struct exec_proc *p)
 
 struct stdin_write {
     uv_write_t req;
+    struct exec_proc *p;
+    size_t len;
     char data[];
 };
 
-static void written(uv_write_t *w, int status)
+static void stdin_close_now(struct exec_proc *p)
 {
+    p->in_open = false;
+    close_handle(p, (uv_handle_t *)&p->in);
+}
+
+static void written(uv_write_t *req, int status)
+{
+    struct stdin_write *w = container_of(req, struct stdin_write, req);
+    struct exec_proc *p = w->p;
     (void)status; /* a process that closed its stdin drops the rest */
+    bool was_full = p->in_queued > RT_EXEC_STDIN_HIGH;
+    p->in_queued -= w->len;
     free(w);
+    if (p->in_shut_pending && p->in_queued == 0 && p->in_open) {
+        stdin_close_now(p);
+        return;
+    }
+    const struct rt_exec_io *io = p->e->io;
+    if (was_full && p->in_queued <= RT_EXEC_STDIN_HIGH && io && io->stdin_ready)
+        io->stdin_ready(io->ud);
 }
 
 int exec_proc_stdin_write(struct exec_proc *p, const char *data, size_t len)
 {
-    if (!p->in_open)
+    if (!p->in_open || p->in_shut_pending)
         return 0;
     struct stdin_write *w = malloc(sizeof(*w) + len);
     if (!w)
         return -ENOMEM;
+    w->p = p;
+    w->len = len;
     memcpy(w->data, data, len);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
     int rc = uv_write(&w->req, (uv_stream_t *)&p->in, &b, 1, written);
-    if (rc < 0)
+    if (rc < 0) {
         free(w);
-    return rc;
+        return rc;
+    }
+    p->in_queued += len;
+    return p->in_queued > RT_EXEC_STDIN_HIGH ? 1 : 0;
 }
 
-/* Queued writes complete (or fail) before the close, so EOF follows the
- * data. */
+/* EOF once what is queued has been written: uv_close would cancel it. */
 void exec_proc_stdin_shut(struct exec_proc *p)
 {
     if (!p->in_open)
         return;
-    p->in_open = false;
-    close_handle(p, (uv_handle_t *)&p->in);
+    if (p->in_queued > 0 && !p->exited) {
+        p->in_shut_pending = true;
+        return;
+    }
+    stdin_close_now(p);
 }
 
 /* ---- adoption ---------------------------------------------------------- */
@@ -203,9 +230,13 @@ static bool open_pipe(struct exec_proc *p, uv_pipe_t *h, int fd)
 static void open_stdin(struct exec_proc *p, int fd)
 {
     struct rt_exec *e = p->e;
+    bool was_full = e->stdin_pending_len > RT_EXEC_STDIN_HIGH;
+    int r = 0;
     p->in_open = open_pipe(p, &p->in, fd);
     if (e->stdin_pending_len)
-        exec_proc_stdin_write(p, e->stdin_pending, e->stdin_pending_len);
+        r = exec_proc_stdin_write(p, e->stdin_pending, e->stdin_pending_len);
+    if (was_full && r != 1 && e->io && e->io->stdin_ready)
+        e->io->stdin_ready(e->io->ud); /* else written() tells, once it drains */
     free(e->stdin_pending);
     e->stdin_pending = NULL;
     e->stdin_pending_len = 0;

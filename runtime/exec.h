@@ -36,6 +36,7 @@
 #define RT_EXEC_DETACH_MAX  16
 #define RT_EXEC_ERROR_EXIT  126 /* ExitCode of an exec that failed to start */
 #define RT_EXEC_GC_INTERVAL (5 * 60 * 1000)
+#define RT_EXEC_STDIN_HIGH  (1024 * 1024) /* stdin queued past this: "wait" */
 
 /* A create request, validated by the caller. */
 struct rt_exec_opts {
@@ -93,6 +94,7 @@ struct rt_exec_io {
     void (*started)(void *ud, const struct berr *err);
     rt_attach_out_fn out;
     rt_attach_end_fn end;
+    void (*stdin_ready)(void *ud); /* stdin takes more again (see below) */
     void *ud;
 };
 
@@ -128,7 +130,9 @@ int rt_exec_start(struct rt *rt, struct rt_exec *e, const struct rt_exec_io *io,
 void rt_exec_io_detach(struct rt_exec *e, bool by_keys);
 
 /* Stdin of an exec with AttachStdin: written to the process (kept until it
- * runs); close means EOF. */
+ * runs); close means EOF, after what was written. write returns 1 when the
+ * process is behind (over 1 MiB queued): the client should send no more
+ * until io->stdin_ready(). */
 int rt_exec_stdin_write(struct rt_exec *e, const char *data, size_t len);
 void rt_exec_stdin_close(struct rt_exec *e);
 
