@@ -49,6 +49,9 @@ void h_containers_logs(struct srv_req *req);
 /* containers_attach.c */
 void h_containers_attach(struct srv_req *req);
 
+/* containers_resize.c */
+void h_containers_resize(struct srv_req *req);
+
 /* containers_top.c */
 void h_containers_top(struct srv_req *req);
 

@@ -1,9 +1,16 @@
-/* POST /containers/{name}/attach?stream=&stdin=&stdout=&stderr=: the
- * connection is hijacked (101 UPGRADED); output goes out framed with
+/* POST /containers/{name}/attach?stream=&stdin=&stdout=&stderr=&detachKeys=:
+ * the connection is hijacked (101 UPGRADED); output goes out framed with
  * Docker's 8-byte stream header unless the container has a TTY; stdin bytes
  * go to the container. On the client's half-close: a non-TTY container with
  * StdinOnce gets its stdin closed and output keeps flowing; otherwise the
  * session ends (API-NOTES §4.4). The server closes when the process exits.
+ *
+ * With a TTY, stdin passes through the detach keys (detachKeys, default
+ * ctrl-p,ctrl-q), as moby's copyEscapable: the whole sequence ends the
+ * session while the container keeps running. The docker CLI matches the
+ * keys itself and just closes; the daemon does it for every other client.
+ * A session the client ends while the container runs (keys, close) is
+ * published as "detach", as moby does.
  *
  * A client that does not read makes the container wait, as Docker's attach
  * copy blocks: past ATTACH_HIGH_WATER bytes queued on the connection the
@@ -15,18 +22,27 @@
 
 #include "common/jsonutil.h"
 #include "containers.h"
+#include "detach_keys.h"
 #include "stream_frame.h"
 
 #define ATTACH_HIGH_WATER (1024 * 1024)
+#define KEYS_CHUNK        4096
+
 struct attach_req {
     struct ctr_attach a;
     struct srv_req *req;
     struct container *c;
+    struct engine *e;
+    struct detach_keys keys;
     bool tty, want_stdin, stdin_once, attached;
 };
 
-static void end_session(struct attach_req *ar)
+/* by_client: the client ended it (detach keys, close) rather than the
+ * container's exit. */
+static void end_session(struct attach_req *ar, bool by_client)
 {
+    if (by_client && ar->c->rt && ctr_is_running(ar->c))
+        rt_event(&ar->e->rt, ar->c, "detach", NULL);
     if (ar->attached)
         rt_detach(&ar->a);
     ar->attached = false;
@@ -59,42 +75,91 @@ static void on_end(void *ud)
 {
     struct attach_req *ar = ud;
     ar->attached = false; /* the runtime already unlinked it */
-    end_session(ar);
+    end_session(ar, false);
+}
+
+/* A TTY's input through the detach key filter; true once detached (the
+ * bytes before the sequence are passed on, the rest dropped). */
+static bool tty_input(struct attach_req *ar, const char *data, size_t n)
+{
+    char out[KEYS_CHUNK + DETACH_KEYS_MAX];
+    bool detached = false;
+    for (size_t off = 0; off < n && !detached;) {
+        size_t len = n - off < KEYS_CHUNK ? n - off : KEYS_CHUNK;
+        size_t o = detach_keys_filter(&ar->keys, data + off, len, out, &detached);
+        if (o)
+            rt_stdin_write(ar->c, out, o);
+        off += len;
+    }
+    return detached;
+}
+
+/* TTY stdin: the detach keys end the session, as does the end of input (a
+ * sequence cut short by it is passed on, as moby's escape proxy does). */
+static void tty_raw(struct attach_req *ar, const char *data, ssize_t n)
+{
+    if (n > 0 && !tty_input(ar, data, (size_t)n))
+        return;
+    char held[DETACH_KEYS_MAX];
+    size_t h = n > 0 ? 0 : detach_keys_flush(&ar->keys, held);
+    if (h)
+        rt_stdin_write(ar->c, held, h);
+    end_session(ar, true);
 }
 
 static void on_raw(struct srv_req *req, const char *data, ssize_t n)
 {
     struct attach_req *ar = req->data;
-    if (n > 0) {
-        if (ar->want_stdin)
-            rt_stdin_write(ar->c, data, (size_t)n);
-        return;
-    }
     if (!ar->want_stdin)
         return; /* nothing to send: the CLI half-closes at once */
-    if (n == UV_EOF && ar->stdin_once && !ar->tty) {
-        rt_stdin_close(ar->c);
-        return;
-    }
-    if (n == UV_EOF && ar->stdin_once)
-        rt_stdin_close(ar->c);
-    end_session(ar);
+    if (ar->tty)
+        tty_raw(ar, data, n);
+    else if (n > 0)
+        rt_stdin_write(ar->c, data, (size_t)n);
+    else if (n == UV_EOF && ar->stdin_once)
+        rt_stdin_close(ar->c); /* run -i: output keeps flowing */
+    else
+        end_session(ar, false);
 }
 
 static void on_abort(struct srv_req *req)
 {
-    end_session(req->data);
+    end_session(req->data, true);
+}
+
+/* moby's checks, in its order: keys, then the container's state. */
+static struct container *attach_target(struct srv_req *req, struct detach_keys *keys)
+{
+    struct berr err = {0};
+    if (detach_keys_parse(srv_req_query(req, "detachKeys"), keys, &err) < 0) {
+        srv_reply_berr(req, &err);
+        return NULL;
+    }
+    struct container *c = ctr_from_req(req);
+    if (!c)
+        return NULL;
+    const char *name = req->params[0];
+    /* an exited container is attached to before its next start (docker
+     * start -ai); the CLI itself refuses `docker attach` to one */
+    if (c->st.status == CTR_DEAD || c->st.status == CTR_REMOVING)
+        srv_reply_error(req, 409, "You cannot attach to a stopped container, start it first");
+    else if (c->st.status == CTR_PAUSED)
+        srv_reply_error(req, 409, "container %s is paused, unpause the container before attach",
+                        name);
+    else if (c->st.status == CTR_RESTARTING)
+        srv_reply_error(req, 409, "container %s is restarting, wait until the container is running",
+                        name);
+    else
+        return c;
+    return NULL;
 }
 
 void h_containers_attach(struct srv_req *req)
 {
-    struct container *c = ctr_from_req(req);
+    struct detach_keys keys;
+    struct container *c = attach_target(req, &keys);
     if (!c)
         return;
-    if (c->st.status == CTR_EXITED || c->st.status == CTR_DEAD || c->st.status == CTR_REMOVING) {
-        srv_reply_error(req, 409, "You cannot attach to a stopped container, start it first");
-        return;
-    }
     struct attach_req *ar = calloc(1, sizeof(*ar));
     if (!ar) {
         srv_reply_error(req, 500, "out of memory");
@@ -102,6 +167,8 @@ void h_containers_attach(struct srv_req *req)
     }
     ar->req = req;
     ar->c = c;
+    ar->e = srv_req_ctx(req);
+    ar->keys = keys;
     ctr_ref(c);
     ar->tty = json_get_bool(c->config, "Tty");
     ar->stdin_once = json_get_bool(c->config, "StdinOnce");
@@ -120,6 +187,5 @@ void h_containers_attach(struct srv_req *req)
     srv_hijack(req, ctype, on_raw);
     rt_attach(c, &ar->a);
     ar->attached = true;
-    struct engine *e = srv_req_ctx(req);
-    rt_event(&e->rt, c, "attach", NULL);
+    rt_event(&ar->e->rt, c, "attach", NULL);
 }

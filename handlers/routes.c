@@ -39,6 +39,7 @@ static const struct srv_route routes[] = {
     {SRV_POST,   "/containers/{name}/wait",    h_containers_wait,    0},
     {SRV_POST,   "/containers/{name}/rename",  h_containers_rename,  0},
     {SRV_POST,   "/containers/{name}/attach",  h_containers_attach,  0},
+    {SRV_POST,   "/containers/{name}/resize",  h_containers_resize,  0},
     {SRV_GET,    "/containers/{name}/logs",    h_containers_logs,    0},
     {SRV_GET,    "/containers/{name}/top",     h_containers_top,     0},
     {SRV_POST,   "/containers/{name}/update",  h_containers_update,  0},

@@ -1,9 +1,13 @@
-/* Attached clients: the fan-out of a container's output, and its stdin. */
+/* Attached clients: the fan-out of a container's output, its stdin, and
+ * the terminal's size. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/macros.h"
 #include "ctr_internal.h"
@@ -72,14 +76,22 @@ static void written(uv_write_t *w, int status)
     free(w);
 }
 
-static int write_pipe(struct ctr_runtime *r, const char *data, size_t len)
+/* Where stdin goes: the pipe, or the terminal's master; NULL once closed. */
+static uv_stream_t *stdin_stream(struct ctr_runtime *r)
+{
+    if (r->tty)
+        return r->out_open[0] ? (uv_stream_t *)&r->out[0] : NULL;
+    return r->in_open ? (uv_stream_t *)&r->in : NULL;
+}
+
+static int write_stdin(uv_stream_t *s, const char *data, size_t len)
 {
     struct stdin_write *w = malloc(sizeof(*w) + len);
     if (!w)
         return -ENOMEM;
     memcpy(w->data, data, len);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-    int rc = uv_write(&w->req, (uv_stream_t *)&r->in, &b, 1, written);
+    int rc = uv_write(&w->req, s, &b, 1, written);
     if (rc < 0)
         free(w);
     return rc;
@@ -87,8 +99,9 @@ static int write_pipe(struct ctr_runtime *r, const char *data, size_t len)
 
 int rt_stdin_write(struct container *c, const char *data, size_t len)
 {
-    if (c->rt && c->rt->in_open)
-        return write_pipe(c->rt, data, len);
+    uv_stream_t *s = c->rt ? stdin_stream(c->rt) : NULL;
+    if (s)
+        return write_stdin(s, data, len);
     if (c->rt || c->stdin_close_pending)
         return 0; /* stdin closed: drop */
     char *p = realloc(c->stdin_pending, c->stdin_pending_len + len);
@@ -110,15 +123,18 @@ void ctr_stdin_shut(struct ctr_runtime *r)
 
 void rt_stdin_close(struct container *c)
 {
+    /* A terminal has no end of input to pass on: Docker leaves it open, so
+     * a later attach still types into it. */
+    if (json_get_bool(c->config, "Tty"))
+        return;
     if (c->rt)
         ctr_stdin_shut(c->rt);
     else
         c->stdin_close_pending = true;
 }
 
-void ctr_stdin_open(struct ctr_runtime *r)
+static void open_stdin_pipe(struct ctr_runtime *r)
 {
-    struct container *c = r->c;
     if (r->stdin_fd < 0 || uv_pipe_init(r->rt->loop, &r->in, 0) < 0)
         return;
     r->in.data = r;
@@ -129,8 +145,18 @@ void ctr_stdin_open(struct ctr_runtime *r)
     }
     r->stdin_fd = -1;
     r->in_open = true;
+}
+
+void ctr_stdin_open(struct ctr_runtime *r)
+{
+    struct container *c = r->c;
+    if (!r->tty)
+        open_stdin_pipe(r);
+    uv_stream_t *s = stdin_stream(r);
+    if (!s)
+        return;
     if (c->stdin_pending_len)
-        write_pipe(r, c->stdin_pending, c->stdin_pending_len);
+        write_stdin(s, c->stdin_pending, c->stdin_pending_len);
     free(c->stdin_pending);
     c->stdin_pending = NULL;
     c->stdin_pending_len = 0;
@@ -142,4 +168,23 @@ void ctr_stdin_open(struct ctr_runtime *r)
 struct logw *rt_log_writer(const struct container *c)
 {
     return c->rt && !c->rt->log_closing ? c->rt->log : NULL;
+}
+
+int rt_resize(struct rt *rt, struct container *c, uint32_t h, uint32_t w, struct berr *err)
+{
+    struct ctr_runtime *r = c->rt;
+    if (!r || r->exited)
+        return berr_set(err, 409, EINVAL, "container %s is not running", c->id);
+    /* containerd's console takes 16 bits: larger values wrap, as there */
+    struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
+    uv_os_fd_t fd;
+    if (r->tty && r->out_open[0] && uv_fileno((uv_handle_t *)&r->out[0], &fd) == 0 &&
+        ioctl(fd, TIOCSWINSZ, &ws) < 0)
+        return berr_errno(err, 500, errno, "resize the terminal of container %s", c->id);
+    char hs[16], ws_s[16];
+    snprintf(hs, sizeof(hs), "%u", (unsigned)h);
+    snprintf(ws_s, sizeof(ws_s), "%u", (unsigned)w);
+    const char *const extra[] = {"height", hs, "width", ws_s, NULL};
+    rt_event(rt, c, "resize", extra);
+    return 0;
 }

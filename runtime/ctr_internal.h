@@ -52,6 +52,7 @@ struct start_job {
     pid_t pid;
     int pidfd;
     int parent_fds[3]; /* stdin write end, stdout and stderr read ends */
+    int pty_master;    /* Tty: the terminal's master instead of the pipes */
 };
 
 /* ctr_plan.c (loop): fills sj from the container; 400/409 for modes that
@@ -96,7 +97,10 @@ struct ctr_runtime {
     pid_t pid;
     int pidfd;
     uv_poll_t poll;
-    uv_pipe_t out[2]; /* stdout, stderr */
+    /* stdout, stderr; with a tty out[0] is the terminal's master, which
+     * also takes the stdin writes, and out[1] is not used */
+    uv_pipe_t out[2];
+    bool tty;
     bool out_open[2], out_eof[2];
     int stdin_fd;
     uv_pipe_t in;

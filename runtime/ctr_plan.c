@@ -223,6 +223,10 @@ static int plan_process(const struct container *c, struct start_plan *sp, struct
         r = berr_set(err, 500, ENOMEM, "out of memory");
     strv_done(&argv);
     sp->plan.init = c->hc.init;
+    /* HostConfig.ConsoleSize [h, w] (the CLI's terminal, API >= 1.42): the
+     * size from the first byte, before the CLI's resize call arrives */
+    sp->plan.tty_rows = (uint16_t)(c->hc.console_h > 0 ? c->hc.console_h : 0);
+    sp->plan.tty_cols = (uint16_t)(c->hc.console_w > 0 ? c->hc.console_w : 0);
     return r;
 }
 

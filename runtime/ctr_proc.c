@@ -266,11 +266,17 @@ static int open_log(struct ctr_runtime *r, struct berr *err)
     return rc;
 }
 
+/* The stdout and stderr pipes, or the terminal's master as stdout (the
+ * pty merges stderr into it, and json-file logs it as stdout, as Docker). A
+ * read error ends an output: EOF for a pipe, EIO for the master once the
+ * last slave fd in the container is closed. */
 static void open_pipes(struct ctr_runtime *r, struct start_job *sj)
 {
     uv_loop_t *loop = r->rt->loop;
+    int *src[2] = {r->tty ? &sj->pty_master : &sj->parent_fds[1],
+                   r->tty ? NULL : &sj->parent_fds[2]};
     for (int i = 0; i < 2; i++) {
-        int fd = sj->parent_fds[i + 1];
+        int fd = src[i] ? *src[i] : -1;
         r->out_eof[i] = true;
         if (fd < 0 || uv_pipe_init(loop, &r->out[i], 0) < 0)
             continue;
@@ -280,7 +286,7 @@ static void open_pipes(struct ctr_runtime *r, struct start_job *sj)
             close_handle(r, (uv_handle_t *)&r->out[i]);
             continue;
         }
-        sj->parent_fds[i + 1] = -1;
+        *src[i] = -1;
         r->out_open[i] = true;
         r->out_eof[i] = false;
     }
@@ -328,6 +334,7 @@ void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj)
                               .pid = sj->pid,
                               .pidfd = sj->pidfd,
                               .stdin_fd = sj->parent_fds[0],
+                              .tty = sj->sp.plan.tty,
                               .oom_fd = -1,
                               .cg = sj->cg};
     sj->pidfd = -1;

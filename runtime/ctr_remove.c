@@ -79,6 +79,7 @@ static void remove_done(struct job *job)
         rt_event(rt, c, "destroy", NULL);
         ctr_table_remove(&rt->ctrs, c);
         rt_exec_container_removed(rt, c);
+        ctr_attach_end_all(c); /* sessions waiting for a start that won't come */
         ctr_waiters_fire(c, true);
         rj->done(rj->ud, &(struct berr){0});
         if (rj->trash[0])

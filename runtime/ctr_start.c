@@ -31,6 +31,8 @@ static void start_job_free(struct start_job *sj)
             close(sj->parent_fds[i]);
     if (sj->pidfd >= 0)
         close(sj->pidfd);
+    if (sj->pty_master >= 0)
+        close(sj->pty_master);
     free(sj);
 }
 
@@ -44,7 +46,7 @@ static int place_cb(pid_t pid, void *ud, struct berr *err)
 
 static int make_pipes(struct start_job *sj, int child_fds[3], struct berr *err)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3 && !sj->sp.plan.tty; i++) { /* a tty: the master does all */
         int p[2];
         if (i == 0 && !sj->open_stdin)
             continue;
@@ -97,6 +99,7 @@ static int spawn_it(struct start_job *sj, struct berr *err)
     seccomp_bpf_done(&bpf);
     sj->pid = res.pid;
     sj->pidfd = res.pidfd;
+    sj->pty_master = res.pty_master;
     return r;
 }
 
@@ -179,8 +182,13 @@ void rt_start(struct rt *rt, struct container *c, rt_done_fn done, void *ud)
         done(ud, &(struct berr){500, "out of memory"});
         return;
     }
-    *sj = (struct start_job){
-        .rt = rt, .c = c, .done = done, .ud = ud, .pidfd = -1, .parent_fds = {-1, -1, -1}};
+    *sj = (struct start_job){.rt = rt,
+                             .c = c,
+                             .done = done,
+                             .ud = ud,
+                             .pidfd = -1,
+                             .parent_fds = {-1, -1, -1},
+                             .pty_master = -1};
     if (start_plan_build(rt, c, sj, &err) < 0) {
         start_job_free(sj);
         record_start_failure(rt, c, &err); /* run --rm waits on this */

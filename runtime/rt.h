@@ -110,6 +110,12 @@ void rt_attach_block(struct ctr_attach *a, bool blocked);
 int rt_stdin_write(struct container *c, const char *data, size_t len);
 void rt_stdin_close(struct container *c);
 
+/* POST /containers/{id}/resize: sets the terminal's window size (the
+ * kernel sends SIGWINCH to its foreground process group) and publishes
+ * "resize" with height and width, as Docker; a container without a tty
+ * only gets the event. 409 "container <id> is not running". */
+int rt_resize(struct rt *rt, struct container *c, uint32_t h, uint32_t w, struct berr *err);
+
 /* The live json-file writer (NULL when the container is not running). */
 struct logw;
 struct logw *rt_log_writer(const struct container *c);

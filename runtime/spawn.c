@@ -70,7 +70,9 @@ static int dup_high(int fd)
 static int child_fds_prepare(const struct spawn_plan *plan, int sock, int memfd,
                              struct child_fds *f)
 {
-    const int src[3] = {plan->stdin_fd, plan->stdout_fd, plan->stderr_fd};
+    /* with a tty berth-init puts the terminal on 0-2 itself */
+    const int src[3] = {plan->tty ? -1 : plan->stdin_fd, plan->tty ? -1 : plan->stdout_fd,
+                        plan->tty ? -1 : plan->stderr_fd};
     int devnull = -1;
     int r = 0;
     for (int i = 0; i < 3 && r >= 0; i++) {
@@ -167,18 +169,57 @@ static int send_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Reads until EOF; returns the byte count (0 = the command was executed). */
-static ssize_t read_status(int fd, uint8_t *buf, size_t size)
+/* What berth-init answered (spawn_plan.h): bytes up to EOF, and the fd
+ * passed with them, if any. */
+struct reply {
+    uint8_t buf[sizeof(uint32_t) + sizeof(struct spawn_status) + SPAWN_STATUS_MSG_MAX];
+    size_t len;
+    int fd;
+    bool bad_fds; /* more than one fd, or truncated ancillary data */
+};
+
+static void take_fds(struct msghdr *msg, struct reply *rp)
 {
-    size_t got = 0;
+    if (msg->msg_flags & MSG_CTRUNC)
+        rp->bad_fds = true;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (rp->fd < 0) {
+                rp->fd = fd;
+            } else {
+                close(fd);
+                rp->bad_fds = true;
+            }
+        }
+    }
+}
+
+/* Reads until EOF or a full buffer, collecting a passed fd (O_CLOEXEC). */
+static int read_reply(int sock, struct reply *rp)
+{
     for (;;) {
-        ssize_t r = recv(fd, buf + got, size - got, 0);
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int) * 4)];
+        } ctl;
+        struct iovec iov = {.iov_base = rp->buf + rp->len, .iov_len = sizeof(rp->buf) - rp->len};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf)};
+        ssize_t r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return -errno;
-        if (r == 0 || (got += (size_t)r) == size)
-            return (ssize_t)got;
+        take_fds(&msg, rp);
+        if (r == 0 || (rp->len += (size_t)r) == sizeof(rp->buf))
+            return 0;
     }
 }
 
@@ -220,22 +261,50 @@ static int status_to_berr(const uint8_t *rec, size_t len, uint32_t mode, struct 
                     msg);
 }
 
-/* Sends the plan, then waits for berth-init to execute the command. A send
- * error is not final: berth-init may have died with a record to read. */
-static int handover(struct spawn_ctx *ctx, const uint8_t *plan, size_t plan_len, uint32_t mode,
-                    struct berr *err)
+/* The terminal message, then a failure record or nothing. A failure wins
+ * over a terminal already received; a terminal is required exactly when
+ * the plan has a tty. */
+static int parse_reply(const struct spawn_plan *plan, const struct reply *rp, struct berr *err)
 {
-    uint8_t rec[sizeof(struct spawn_status) + SPAWN_STATUS_MSG_MAX];
-    int sent = send_all(ctx->sock, plan, plan_len);
-    shutdown(ctx->sock, SHUT_WR);
-    ssize_t n = read_status(ctx->sock, rec, sizeof(rec));
-    if (n < 0)
-        return berr_errno(err, 500, (int)-n, "failed to create task for container: read status");
+    const uint8_t *p = rp->buf;
+    size_t n = rp->len;
+    uint32_t magic = 0;
+    if (n >= sizeof(magic))
+        memcpy(&magic, p, sizeof(magic));
+    bool pty_msg = magic == SPAWN_PTY_MAGIC;
+    if (pty_msg) {
+        p += sizeof(magic);
+        n -= sizeof(magic);
+    }
     if (n > 0)
-        return status_to_berr(rec, (size_t)n, mode, err);
-    if (sent < 0)
-        return berr_errno(err, 500, -sent, "failed to create task for container: send plan");
+        return status_to_berr(p, n, plan->mode, err);
+    if (rp->bad_fds || pty_msg != (rp->fd >= 0) || pty_msg != plan->tty)
+        return berr_set(err, 500, EPROTO,
+                        "failed to create task for container: "
+                        "berth-init did not hand the terminal over");
     return 0;
+}
+
+/* Sends the plan, then waits for berth-init to execute the command; the pty
+ * master (tty) lands in *ret_pty. A send error is not final: berth-init may
+ * have died with a record to read. */
+static int handover(struct spawn_ctx *ctx, const struct spawn_plan *plan, const uint8_t *buf,
+                    size_t len, int *ret_pty, struct berr *err)
+{
+    struct reply rp = {.len = 0, .fd = -1, .bad_fds = false};
+    int sent = send_all(ctx->sock, buf, len);
+    shutdown(ctx->sock, SHUT_WR);
+    int r = read_reply(ctx->sock, &rp);
+    if (r < 0)
+        r = berr_errno(err, 500, -r, "failed to create task for container: read status");
+    else if (rp.len == 0 && sent < 0)
+        r = berr_errno(err, 500, -sent, "failed to create task for container: send plan");
+    else
+        r = parse_reply(plan, &rp, err);
+    if (r != 0)
+        close_fd(&rp.fd);
+    *ret_pty = rp.fd;
+    return r;
 }
 
 static int start_child(const struct spawn_plan *plan, struct spawn_ctx *ctx, struct berr *err)
@@ -263,16 +332,18 @@ int spawn_container(const struct spawn_plan *plan, spawn_place_fn place, void *u
 {
     uint8_t *buf = NULL;
     size_t len = 0;
+    *ret = (struct spawn_result){.pid = 0, .pidfd = -1, .pty_master = -1};
     int r = spawn_plan_encode(plan, &buf, &len);
     if (r < 0)
         return berr_errno(err, r == -EINVAL ? 400 : 500, -r,
                           "failed to create task for container: invalid process plan");
     struct spawn_ctx ctx = {.sock = -1, .pid = 0, .pidfd = -1};
+    int pty = -1;
     r = start_child(plan, &ctx, err);
     if (r == 0 && place)
         r = place(ctx.pid, ud, err);
     if (r == 0)
-        r = handover(&ctx, buf, len, plan->mode, err);
+        r = handover(&ctx, plan, buf, len, &pty, err);
     free(buf);
     if (r != 0) {
         spawn_abort(&ctx);
@@ -281,5 +352,6 @@ int spawn_container(const struct spawn_plan *plan, spawn_place_fn place, void *u
     close_fd(&ctx.sock);
     ret->pid = ctx.pid;
     ret->pidfd = ctx.pidfd;
+    ret->pty_master = pty;
     return 0;
 }

@@ -9,6 +9,10 @@
  * runs (or berth-init failed): the pid and a pidfd the caller watches on the
  * loop and collects with waitid(P_PIDFD, ...).
  *
+ * With plan.tty berth-init makes the terminal inside the container and
+ * passes the master back before the command runs (spawn_plan.h), as runc's
+ * console socket does.
+ *
  * "The command runs" is seen as EOF on the status socket with no failure
  * record; a berth-init killed (SIGKILL, OOM) before it could report looks
  * like a command that started and exited at once, which the exit status then
@@ -21,9 +25,12 @@
 #include "common/berr.h"
 #include "runtime/spawn_plan.h"
 
+/* Filled in by spawn_container(): on failure pidfd and pty_master are -1. */
 struct spawn_result {
     pid_t pid;
-    int pidfd; /* O_CLOEXEC; owned by the caller */
+    int pidfd;      /* O_CLOEXEC; owned by the caller */
+    int pty_master; /* plan.tty: the terminal's master, O_CLOEXEC, owned by the caller
+                     * (blocking; EIO on read once every slave fd is closed); else -1 */
 };
 
 /* Called after clone, before berth-init reads its plan; the process is

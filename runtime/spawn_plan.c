@@ -185,6 +185,7 @@ static void put_plan(struct wbuf *w, const struct spawn_plan *p)
     put_strv(w, p->env);
     put_str(w, p->cwd);
     put_u32(w, (uint32_t)p->oom_score_adj);
+    put_u32(w, (uint32_t)p->tty_rows << 16 | p->tty_cols);
     put_lists(w, p);
 }
 
@@ -361,6 +362,9 @@ static void get_plan(struct rbuf *r, struct spawn_plan *p)
     p->env = get_strv(r);
     p->cwd = get_str(r);
     p->oom_score_adj = (int32_t)get_u32(r);
+    uint32_t size = get_u32(r);
+    p->tty_rows = (uint16_t)(size >> 16);
+    p->tty_cols = (uint16_t)size;
     get_lists(r, p);
 }
 

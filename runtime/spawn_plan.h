@@ -8,9 +8,17 @@
  * fd 3. berth-init reads the encoded plan from fd 3 until EOF: the daemon
  * writes the plan only after its place() callback has returned (cgroup v1
  * placement, network setup), then shuts its write side down, so the end of
- * the plan doubles as the "go" signal. On failure berth-init writes one
- * status record (struct spawn_status + message) on the same fd and exits; on
- * success fd 3 is close-on-exec and the daemon reads EOF with no bytes. */
+ * the plan doubles as the "go" signal.
+ *
+ * berth-init's answer on the same fd, read by the daemon until EOF:
+ *  1. with plan.tty only: the terminal message, SPAWN_PTY_MAGIC (4 bytes)
+ *     with the pty master attached as SCM_RIGHTS, sent once the slave is
+ *     the process's fds 0-2 (a later step may still fail);
+ *  2. on failure, one status record (struct spawn_status + message), after
+ *     which berth-init exits;
+ *  3. EOF: fd 3 is close-on-exec, so its closing on exec is the success
+ *     signal. A tty plan that ends with EOF but no terminal message (berth-
+ *     init killed before it got there) is a failed start. */
 #ifndef BERTH_RUNTIME_SPAWN_PLAN_H
 #define BERTH_RUNTIME_SPAWN_PLAN_H
 
@@ -26,6 +34,8 @@
 #define SPAWN_SHM_DEFAULT (64ull << 20)
 /* Upper bound of a status message. */
 #define SPAWN_STATUS_MSG_MAX 1024
+/* The terminal message: these 4 bytes (native-endian), the master attached. */
+#define SPAWN_PTY_MAGIC 0x42505459u /* "BPTY" */
 
 /* SPAWN_MODE_EXEC (docker exec): clone_flags 0 and no rootfs; ns_join names
  * every namespace of the container (/proc/<pid>/ns/{ipc,uts,net,pid,cgroup,
@@ -118,9 +128,15 @@ struct spawn_plan {
     int32_t oom_score_adj;
     bool set_oom_score_adj;
     bool init; /* --init: berth-init stays PID 1, reaps and forwards signals */
-    bool tty;  /* stdin is a terminal: new session with it as controlling tty */
+    /* -t: berth-init opens a pty of the container's devpts (/dev/ptmx, after
+     * the mounts or the mount namespace join), makes the slave fds 0-2 of
+     * the command, owned by the container's user (tty group, mode 0620),
+     * and the command leads a new session with it as controlling terminal;
+     * the master goes to the daemon (spawn_result.pty_master). */
+    bool tty;
+    uint16_t tty_rows, tty_cols; /* initial window size; 0 = the kernel's (0) */
 
-    /* Daemon side only, never serialised. */
+    /* Daemon side only, never serialised. Unused with tty. */
     int stdin_fd; /* -1 = /dev/null */
     int stdout_fd;
     int stderr_fd;
@@ -141,6 +157,7 @@ enum spawn_step {
     SPAWN_STEP_SECCOMP,
     SPAWN_STEP_CWD,
     SPAWN_STEP_EXEC, /* looking up or executing the user's command */
+    SPAWN_STEP_TTY,  /* making the terminal or handing its master over */
 };
 
 /* The failure record berth-init writes before exiting; msg_len bytes of

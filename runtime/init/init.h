@@ -122,6 +122,12 @@ int exec_lookup(const char *argv0, const char *const *env, char **ret_path);
 /* Builds the final environment: env plus HOME when it has none. */
 char **exec_env(const char *const *env, const char *home);
 
+/* -t (plan->tty): makes the container's terminal, its slave fds 0-2 owned
+ * by uid, and sends the master to the daemon (spawn_plan.h). Needs the
+ * container's /dev (after the mounts, or the mount namespace join) and
+ * root's rights to chown. No-op without tty. */
+int tty_setup(const struct spawn_plan *plan, uid_t uid);
+
 /* Forks: returns 0 in the child (which goes on with the setup), while this
  * process stays as its parent, reaping and forwarding signals, and exits
  * with the child's status; returns only on failure (-errno, recorded). */

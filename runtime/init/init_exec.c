@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -101,6 +102,76 @@ char **exec_env(const char *const *env, const char *home)
     return out;
 }
 
+/* The master goes to the daemon as SPAWN_PTY_MAGIC with SCM_RIGHTS
+ * (spawn_plan.h); MSG_NOSIGNAL because SIGPIPE is back to its default. */
+static int send_master(int master)
+{
+    uint32_t magic = SPAWN_PTY_MAGIC;
+    struct iovec iov = {.iov_base = &magic, .iov_len = sizeof(magic)};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    ssize_t n;
+    while ((n = sendmsg(SPAWN_PLAN_FD, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+        ;
+    if (n != (ssize_t)sizeof(magic))
+        return init_fail_errno(n < 0 ? errno : EIO, "send the terminal to the daemon");
+    return 0;
+}
+
+/* The slave through TIOCGPTPEER (no path lookup that a container could
+ * race), at the plan's size and owned by the user as runc's
+ * fixStdioPermissions leaves it (the uid changes; the devpts mount's tty
+ * gid and 0620 mode stay), on fds 0-2. */
+static int open_slave(int master, const struct spawn_plan *plan, uid_t uid)
+{
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+        return init_fail_errno(errno, "unlock the terminal");
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
+        return init_fail_errno(errno, "open the terminal's slave");
+    struct winsize ws = {.ws_row = plan->tty_rows, .ws_col = plan->tty_cols};
+    struct stat st;
+    int r = 0;
+    if ((plan->tty_rows || plan->tty_cols) && ioctl(slave, TIOCSWINSZ, &ws) < 0)
+        r = init_fail_errno(errno, "set the terminal size");
+    if (r == 0 && (fstat(slave, &st) < 0 || (st.st_uid != uid && fchown(slave, uid, -1) < 0)))
+        r = init_fail_errno(errno, "chown the terminal to uid %u", (unsigned)uid);
+    for (int fd = 0; fd < 3 && r == 0; fd++)
+        if (dup2(slave, fd) < 0)
+            r = init_fail_errno(errno, "dup the terminal to fd %d", fd);
+    close(slave);
+    return r;
+}
+
+int tty_setup(const struct spawn_plan *plan, uid_t uid)
+{
+    if (!plan->tty)
+        return 0;
+    init_step = SPAWN_STEP_TTY;
+    /* the container's /dev/ptmx: a link to its own devpts's ptmx */
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        return init_fail_errno(errno, "open /dev/ptmx");
+    int r = open_slave(master, plan, uid);
+    if (r == 0)
+        r = send_master(master);
+    close(master);
+    return r;
+}
+
 /* Last steps before exec, in the process that executes: a new session with
  * the terminal as controlling tty (-t), Docker's umask, default signals, and
  * every fd above 2 close-on-exec (fd 3 stays usable to report failure). */
@@ -168,8 +239,12 @@ int init_fork_parent(void)
         return 0;
     }
     /* The child's copy of fd 3 reports its failure or closes on exec: that
-     * EOF tells the daemon the command runs. Ours must not hold it open. */
+     * EOF tells the daemon the command runs. Ours must not hold it open,
+     * nor the stdio: the end of the output (a pipe's EOF, the terminal's
+     * EIO once its last slave closes) must not wait for our exit. */
     close(SPAWN_PLAN_FD);
+    for (int fd = 0; fd < 3; fd++)
+        close(fd);
     parent_loop(child);
 }
 

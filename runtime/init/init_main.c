@@ -247,6 +247,8 @@ static int run(const struct spawn_plan *plan)
     if (r == 0)
         r = user_resolve(plan->user, plan->group_add, &user);
     if (r == 0)
+        r = tty_setup(plan, user.uid);
+    if (r == 0)
         r = run_identity(plan, &user, &path);
     if (r < 0)
         return r;

@@ -60,9 +60,9 @@ static void copy_file(const char *from, const char *to, mode_t mode)
 
 static void make_root(void)
 {
-    static const char *const applets[] = {"sh",    "echo",  "cat",   "id",       "hostname",
-                                          "ls",    "sleep", "touch", "grep",     "pwd",
-                                          "mkdir", "true",  "head",  "readlink", "cut"};
+    static const char *const applets[] = {"sh",    "echo",     "cat",  "id",  "hostname", "ls",
+                                          "sleep", "touch",    "grep", "pwd", "mkdir",    "true",
+                                          "head",  "readlink", "cut",  "tty", "stty",     "stat"};
     char p[UNIT_PATH_MAX];
     unit_mkdtemp(root);
     assert_int_equal(chmod(root, 0755), 0);
@@ -363,35 +363,186 @@ static void test_caps_and_nnp(void **state)
                                "CapBnd:\t00000000a80425fb\nNoNewPrivs:\t0\n");
 }
 
-/* -t: the command leads a new session with the terminal as its controlling
- * tty (field 7 of /proc/self/stat, tty_nr, is set). */
+/* -t: runs argv with a terminal made inside the container, writes input to
+ * the master, and collects the output until EIO (the last slave closed). */
+static void run_tty(struct spawn_plan *p, const char *input, struct run *out)
+{
+    struct spawn_result res;
+    memset(out, 0, sizeof(*out));
+    p->tty = true;
+    out->r = spawn_container(p, NULL, NULL, &res, &out->err);
+    if (out->r != 0) {
+        assert_int_equal(res.pty_master, -1);
+        return;
+    }
+    assert_true(res.pty_master >= 0);
+    assert_true(fcntl(res.pty_master, F_GETFD) & FD_CLOEXEC);
+    if (input)
+        assert_int_equal(write(res.pty_master, input, strlen(input)), (ssize_t)strlen(input));
+    drain(res.pty_master, out->out, sizeof(out->out));
+    close(res.pty_master);
+    out->exit_code = wait_exit(res.pidfd);
+}
+
+static void tty_cmd(const char *user, uint16_t rows, uint16_t cols, const char *cmd, struct run *o)
+{
+    const char *const argv[] = {"sh", "-c", cmd, NULL};
+    struct spawn_plan p;
+    base_plan(&p, argv);
+    p.user = user;
+    p.tty_rows = rows;
+    p.tty_cols = cols;
+    run_tty(&p, NULL, o);
+}
+
+/* The command leads a new session with the container's own /dev/pts/0 as
+ * its controlling terminal (field 7 of /proc/self/stat, tty_nr, is set),
+ * on fds 0-2; onlcr turns "\n" into "\r\n". */
 static void test_tty(void **state)
 {
     (void)state;
     need_root();
-    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    assert_true(master >= 0);
-    assert_int_equal(grantpt(master), 0);
-    assert_int_equal(unlockpt(master), 0);
-    int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-    assert_true(slave >= 0);
-    const char *const argv[] = {"sh", "-c", "[ -t 0 ] && cut -d' ' -f6,7 /proc/self/stat", NULL};
+    struct run o;
+    tty_cmd(NULL, 0, 0,
+            "tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all; cut -d' ' -f6,7 /proc/self/stat",
+            &o);
+    assert_int_equal(o.r, 0);
+    assert_int_equal(o.exit_code, 0);
+    int sid = -1, tty_nr = 0;
+    if (sscanf(o.out, "/dev/pts/0\r\nall\r\n%d %d\r\n", &sid, &tty_nr) != 2)
+        fail_msg("unexpected output '%s'", o.out);
+    assert_int_equal(sid, 1);
+    assert_int_not_equal(tty_nr, 0);
+}
+
+/* The plan's size is the terminal's from the start; 0x0 is the kernel's. */
+static void test_tty_size(void **state)
+{
+    (void)state;
+    need_root();
+    struct run o;
+    tty_cmd(NULL, 40, 120, "stty size", &o);
+    assert_int_equal(o.r, 0);
+    assert_string_equal(o.out, "40 120\r\n");
+}
+
+/* The slave belongs to the user (runc's fixStdioPermissions): uid changed,
+ * the devpts mount's tty gid 5 and mode 0620 kept; the user can write to
+ * /dev/tty. */
+static void test_tty_owner(void **state)
+{
+    (void)state;
+    need_root();
+    struct run o;
+    tty_cmd("1000:1000", 0, 0, "stat -c '%u %g %a' $(tty); echo hi >/dev/tty", &o);
+    assert_int_equal(o.r, 0);
+    assert_string_equal(o.out, "1000 5 620\r\nhi\r\n");
+    tty_cmd(NULL, 0, 0, "stat -c '%u %g %a' $(tty)", &o);
+    assert_string_equal(o.out, "0 5 620\r\n");
+}
+
+/* Input written to the master reaches an interactive shell. */
+static void test_tty_input(void **state)
+{
+    (void)state;
+    need_root();
+    const char *const argv[] = {"sh", NULL};
+    struct spawn_plan p;
+    struct run o;
+    base_plan(&p, argv);
+    run_tty(&p, "echo $((6*7))\nexit 7\n", &o);
+    assert_int_equal(o.r, 0);
+    if (!strstr(o.out, "\r\n42\r\n"))
+        fail_msg("unexpected output '%s'", o.out);
+    assert_int_equal(o.exit_code, 7);
+}
+
+/* Reads the master until want has been seen (or EOF/EIO); returns the
+ * bytes read. */
+static size_t read_until(int fd, const char *want, char *out, size_t size)
+{
+    size_t got = 0;
+    out[0] = '\0';
+    while (got < size - 1 && !strstr(out, want)) {
+        ssize_t n = read(fd, out + got, size - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        out[got] = '\0';
+    }
+    return got;
+}
+
+/* ^C written to the master (ISIG) sends SIGINT to the terminal's
+ * foreground process group: the command's. */
+static void test_tty_intr(void **state)
+{
+    (void)state;
+    need_root();
+    const char *const argv[] = {
+        "sh", "-c", "trap 'echo got-INT; exit 9' INT; echo ready; while :; do sleep 1; done", NULL};
     struct spawn_plan p;
     struct spawn_result res;
     struct berr err;
+    char out[256];
     base_plan(&p, argv);
     p.tty = true;
-    p.stdin_fd = p.stdout_fd = p.stderr_fd = slave;
     assert_int_equal(spawn_container(&p, NULL, NULL, &res, &err), 0);
-    close(slave);
-    char out[256];
-    drain(master, out, sizeof(out)); /* EIO once the last slave fd closes */
-    close(master);
-    assert_int_equal(wait_exit(res.pidfd), 0);
-    int sid = -1, tty_nr = 0;
-    assert_int_equal(sscanf(out, "%d %d", &sid, &tty_nr), 2);
-    assert_int_equal(sid, 1);
-    assert_int_not_equal(tty_nr, 0);
+    read_until(res.pty_master, "ready\r\n", out, sizeof(out));
+    assert_string_equal(out, "ready\r\n");
+    assert_int_equal(write(res.pty_master, "\003", 1), 1);
+    drain(res.pty_master, out, sizeof(out));
+    close(res.pty_master);
+    assert_non_null(strstr(out, "got-INT\r\n"));
+    assert_int_equal(wait_exit(res.pidfd), 9);
+}
+
+/* With --init, PID 1 keeps no slave fd: the master reads EIO as soon as the
+ * command has let go of the terminal, while the container still runs. */
+static void test_tty_init_releases_terminal(void **state)
+{
+    (void)state;
+    need_root();
+    const char *const argv[] = {"sh", "-c", "echo hi; exec sleep 30 </dev/null >/dev/null 2>&1",
+                                NULL};
+    struct spawn_plan p;
+    struct spawn_result res;
+    struct berr err;
+    char out[64];
+    base_plan(&p, argv);
+    p.init = true;
+    p.tty = true;
+    assert_int_equal(spawn_container(&p, NULL, NULL, &res, &err), 0);
+    drain(res.pty_master, out, sizeof(out));
+    close(res.pty_master);
+    assert_string_equal(out, "hi\r\n");
+    siginfo_t info = {0};
+    assert_int_equal(waitid(P_PIDFD, (id_t)res.pidfd, &info, WEXITED | WNOHANG), 0);
+    assert_int_equal(info.si_pid, 0); /* still running */
+    syscall(SYS_pidfd_send_signal, res.pidfd, SIGKILL, NULL, 0);
+    wait_exit(res.pidfd);
+}
+
+/* A failure after the terminal was handed over still fails the spawn, and
+ * the master received is closed (no fd left behind). */
+static void test_tty_failure_after_handover(void **state)
+{
+    (void)state;
+    need_root();
+    const char *const argv[] = {"nosuchcmd", NULL};
+    struct spawn_plan p;
+    struct run o;
+    int before = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    base_plan(&p, argv);
+    run_tty(&p, NULL, &o);
+    assert_true(o.r < 0);
+    assert_non_null(strstr(o.err.msg, "executable file not found in $PATH"));
+    int after = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_int_equal(after, before + 1); /* the lowest free fd did not move */
+    close(after);
+    close(before);
 }
 
 static void test_rlimits_and_oom_score(void **state)
@@ -711,40 +862,84 @@ static void test_concurrent_spawns(void **state)
     }
 }
 
+struct exec_target {
+    struct spawn_result res;
+    char paths[6][64];
+    struct spawn_nsjoin joins[6];
+};
+
+/* A running container (sleep) and the namespaces an exec plan joins. */
+static void exec_target_start(struct exec_target *t)
+{
+    static const char *const argv[] = {"sleep", "30", NULL};
+    static const char *const names[] = {"ipc", "uts", "net", "pid", "cgroup", "mnt"};
+    static const uint32_t types[] = {CLONE_NEWIPC, CLONE_NEWUTS,    CLONE_NEWNET,
+                                     CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWNS};
+    struct spawn_plan p;
+    struct berr err;
+    base_plan(&p, argv);
+    assert_int_equal(spawn_container(&p, NULL, NULL, &t->res, &err), 0);
+    for (int i = 0; i < 6; i++) {
+        snprintf(t->paths[i], sizeof(t->paths[i]), "/proc/%d/ns/%s", (int)t->res.pid, names[i]);
+        t->joins[i] = (struct spawn_nsjoin){types[i], t->paths[i]};
+    }
+}
+
+static void exec_target_stop(struct exec_target *t)
+{
+    syscall(SYS_pidfd_send_signal, t->res.pidfd, SIGKILL, NULL, 0);
+    wait_exit(t->res.pidfd);
+}
+
+static void exec_plan(struct spawn_plan *e, struct exec_target *t, const char *const *argv)
+{
+    base_plan(e, argv);
+    e->mode = SPAWN_MODE_EXEC;
+    e->clone_flags = 0;
+    e->rootfs = NULL;
+    e->ns_join = t->joins;
+    e->n_ns_join = 6;
+}
+
 /* docker exec: berth-init joins the running container's namespaces. */
 static void test_exec_mode(void **state)
 {
     (void)state;
     need_root();
-    const char *const argv[] = {"sleep", "30", NULL};
-    struct spawn_plan p;
-    struct spawn_result res;
-    struct berr err;
-    base_plan(&p, argv);
-    assert_int_equal(spawn_container(&p, NULL, NULL, &res, &err), 0);
-    static const char *const names[] = {"ipc", "uts", "net", "pid", "cgroup", "mnt"};
-    static const uint32_t types[] = {CLONE_NEWIPC, CLONE_NEWUTS,    CLONE_NEWNET,
-                                     CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWNS};
-    char paths[6][64];
-    struct spawn_nsjoin joins[6];
-    for (int i = 0; i < 6; i++) {
-        snprintf(paths[i], sizeof(paths[i]), "/proc/%d/ns/%s", (int)res.pid, names[i]);
-        joins[i] = (struct spawn_nsjoin){types[i], paths[i]};
-    }
+    struct exec_target t;
+    exec_target_start(&t);
     const char *const eargv[] = {"sh", "-c", "hostname; echo $$; cat /proc/1/comm", NULL};
     struct spawn_plan e;
     struct run o;
-    base_plan(&e, eargv);
-    e.mode = SPAWN_MODE_EXEC;
-    e.clone_flags = 0;
-    e.rootfs = NULL;
-    e.ns_join = joins;
-    e.n_ns_join = 6;
+    exec_plan(&e, &t, eargv);
     run(&e, NULL, NULL, &o);
-    syscall(SYS_pidfd_send_signal, res.pidfd, SIGKILL, NULL, 0);
-    wait_exit(res.pidfd);
+    exec_target_stop(&t);
     assert_int_equal(o.r, 0);
     assert_string_equal(o.out, "berthtest\n2\nsleep\n");
+}
+
+/* docker exec -t: the terminal comes from the container's devpts (its
+ * first pty: /dev/pts/0), sized by the plan; the forked command leads its
+ * own session with it as controlling terminal, and its exit status is
+ * berth-init's. */
+static void test_exec_mode_tty(void **state)
+{
+    (void)state;
+    need_root();
+    struct exec_target t;
+    exec_target_start(&t);
+    const char *const eargv[] = {
+        "sh", "-c", "tty; stty size; echo $$; cut -d' ' -f6 /proc/self/stat; exit 3", NULL};
+    struct spawn_plan e;
+    struct run o;
+    exec_plan(&e, &t, eargv);
+    e.tty_rows = 24;
+    e.tty_cols = 80;
+    run_tty(&e, NULL, &o);
+    exec_target_stop(&t);
+    assert_int_equal(o.r, 0);
+    assert_string_equal(o.out, "/dev/pts/0\r\n24 80\r\n2\r\n2\r\n");
+    assert_int_equal(o.exit_code, 3);
 }
 
 int main(void)
@@ -761,6 +956,12 @@ int main(void)
         cmocka_unit_test(test_masked_and_readonly_paths),
         cmocka_unit_test(test_caps_and_nnp),
         cmocka_unit_test(test_tty),
+        cmocka_unit_test(test_tty_size),
+        cmocka_unit_test(test_tty_owner),
+        cmocka_unit_test(test_tty_input),
+        cmocka_unit_test(test_tty_intr),
+        cmocka_unit_test(test_tty_init_releases_terminal),
+        cmocka_unit_test(test_tty_failure_after_handover),
         cmocka_unit_test(test_rlimits_and_oom_score),
         cmocka_unit_test(test_readonly_rootfs),
         cmocka_unit_test(test_user_mounts),
@@ -775,6 +976,7 @@ int main(void)
         cmocka_unit_test(test_privileged),
         cmocka_unit_test(test_concurrent_spawns),
         cmocka_unit_test(test_exec_mode),
+        cmocka_unit_test(test_exec_mode_tty),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -62,6 +62,8 @@ static void full_plan(struct spawn_plan *p)
     p->oom_score_adj = -500;
     p->set_oom_score_adj = true;
     p->init = true;
+    p->tty_rows = 40;
+    p->tty_cols = 65535;
     p->stdin_fd = 7;
 }
 
@@ -137,6 +139,8 @@ static void test_round_trip(void **state)
     assert_strv_equal(in.env, out.env);
     assert_string_equal(out.cwd, "/work");
     assert_int_equal(out.oom_score_adj, -500);
+    assert_int_equal(out.tty_rows, 40);
+    assert_int_equal(out.tty_cols, 65535);
     assert_int_equal(out.stdin_fd, -1); /* daemon-only fields are not sent */
     assert_int_equal(out.cgroup_fd, -1);
     assert_mounts_equal(&in, &out);
