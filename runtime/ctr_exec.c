@@ -343,9 +343,11 @@ void rt_exec_io_block(struct rt_exec *e, bool blocked)
 
 int rt_exec_resize(struct rt_exec *e, unsigned h, unsigned w, struct berr *err)
 {
-    (void)err;
-    e->has_console = true;
+    e->has_console = true; /* a start still to come makes the terminal this size */
     e->console_h = h;
     e->console_w = w;
+    int r = e->proc ? exec_proc_resize(e->proc, h, w) : 0;
+    if (r < 0)
+        return berr_errno(err, 500, -r, "resize the terminal of exec %s", e->id);
     return 0;
 }

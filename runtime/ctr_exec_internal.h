@@ -19,6 +19,7 @@ struct exec_table {
  * and stderr pipes (to the client, or dropped), its stdin pipe. */
 struct exec_proc {
     struct rt_exec *e;
+    bool tty; /* out[0] is the terminal's master: stdout and stdin */
     int pidfd;
     uv_poll_t poll;
     uv_pipe_t out[2];
@@ -46,8 +47,11 @@ int exec_spawn(struct rt *rt, struct rt_exec *e, bool attach, struct berr *err);
 
 /* ctr_exec_io.c */
 /* Watches the process: fds are the parent ends (stdin write end, stdout
- * and stderr read ends; -1 for none), taken over. */
-void exec_proc_adopt(struct rt_exec *e, pid_t pid, int pidfd, int fds[3]);
+ * and stderr read ends; -1 for none), or pty_master (>= 0) is its
+ * terminal, read as stdout and written as stdin; all taken over. */
+void exec_proc_adopt(struct rt_exec *e, int pidfd, int fds[3], int pty_master);
+/* TIOCSWINSZ on the terminal of a tty exec (no-op for others). */
+int exec_proc_resize(struct exec_proc *p, unsigned h, unsigned w);
 /* Queues stdin for the process: 0, 1 when the queue is over its high
  * mark (io->stdin_ready() follows once it is below), or -errno. */
 int exec_proc_stdin_write(struct exec_proc *p, const char *data, size_t len);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,6 +163,14 @@ static void stdin_close_now(struct exec_proc *p)
     close_handle(p, (uv_handle_t *)&p->in);
 }
 
+/* Where stdin goes: the pipe, or the terminal's master; NULL once closed. */
+static uv_stream_t *stdin_stream(struct exec_proc *p)
+{
+    if (p->tty)
+        return p->out_open[0] ? (uv_stream_t *)&p->out[0] : NULL;
+    return p->in_open && !p->in_shut_pending ? (uv_stream_t *)&p->in : NULL;
+}
+
 static void written(uv_write_t *req, int status)
 {
     struct stdin_write *w = container_of(req, struct stdin_write, req);
@@ -181,7 +190,8 @@ static void written(uv_write_t *req, int status)
 
 int exec_proc_stdin_write(struct exec_proc *p, const char *data, size_t len)
 {
-    if (!p->in_open || p->in_shut_pending)
+    uv_stream_t *s = stdin_stream(p);
+    if (!s)
         return 0;
     struct stdin_write *w = malloc(sizeof(*w) + len);
     if (!w)
@@ -190,7 +200,7 @@ int exec_proc_stdin_write(struct exec_proc *p, const char *data, size_t len)
     w->len = len;
     memcpy(w->data, data, len);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
-    int rc = uv_write(&w->req, (uv_stream_t *)&p->in, &b, 1, written);
+    int rc = uv_write(&w->req, s, &b, 1, written);
     if (rc < 0) {
         free(w);
         return rc;
@@ -199,7 +209,8 @@ int exec_proc_stdin_write(struct exec_proc *p, const char *data, size_t len)
     return p->in_queued > RT_EXEC_STDIN_HIGH ? 1 : 0;
 }
 
-/* EOF once what is queued has been written: uv_close would cancel it. */
+/* EOF once what is queued has been written: uv_close would cancel it. A
+ * terminal has no end of input to pass on (and its master is the output). */
 void exec_proc_stdin_shut(struct exec_proc *p)
 {
     if (!p->in_open)
@@ -232,7 +243,7 @@ static void open_stdin(struct exec_proc *p, int fd)
     struct rt_exec *e = p->e;
     bool was_full = e->stdin_pending_len > RT_EXEC_STDIN_HIGH;
     int r = 0;
-    p->in_open = open_pipe(p, &p->in, fd);
+    p->in_open = !p->tty && open_pipe(p, &p->in, fd);
     if (e->stdin_pending_len)
         r = exec_proc_stdin_write(p, e->stdin_pending, e->stdin_pending_len);
     if (was_full && r != 1 && e->io && e->io->stdin_ready)
@@ -244,15 +255,15 @@ static void open_stdin(struct exec_proc *p, int fd)
         exec_proc_stdin_shut(p);
 }
 
-void exec_proc_adopt(struct rt_exec *e, pid_t pid, int pidfd, int fds[3])
+void exec_proc_adopt(struct rt_exec *e, int pidfd, int fds[3], int pty_master)
 {
     struct exec_proc *p = calloc(1, sizeof(*p));
     if (!p)
         abort(); /* a started process we can't track would be lost for good */
     uv_loop_t *loop = e->rt->loop;
-    (void)pid;
     p->e = e;
     p->pidfd = pidfd;
+    p->tty = pty_master >= 0;
     e->proc = p;
     exec_ref(e);
     uv_timer_init(loop, &p->drain);
@@ -261,10 +272,22 @@ void exec_proc_adopt(struct rt_exec *e, pid_t pid, int pidfd, int fds[3])
     p->poll.data = p;
     p->handles = 2;
     uv_poll_start(&p->poll, UV_READABLE, poll_cb);
+    /* a terminal merges stderr into its one output, sent as stdout (moby) */
+    int out[2] = {p->tty ? pty_master : fds[1], p->tty ? -1 : fds[2]};
     for (int i = 0; i < 2; i++) {
-        p->out_open[i] = open_pipe(p, &p->out[i], fds[i + 1]);
+        p->out_open[i] = open_pipe(p, &p->out[i], out[i]);
         p->out_eof[i] = !p->out_open[i];
     }
-    open_stdin(p, fds[0]);
+    open_stdin(p, p->tty ? -1 : fds[0]);
     exec_proc_out_update(p);
+}
+
+int exec_proc_resize(struct exec_proc *p, unsigned h, unsigned w)
+{
+    uv_os_fd_t fd;
+    /* 16 bits, as containerd's console: larger values wrap there too */
+    struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
+    if (!p->tty || !p->out_open[0] || uv_fileno((uv_handle_t *)&p->out[0], &fd) < 0)
+        return 0;
+    return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }

@@ -29,6 +29,7 @@ struct exec_job {
     pid_t pid;
     int pidfd;
     int parent_fds[3]; /* stdin write end, stdout and stderr read ends */
+    int pty_master;    /* Tty: the terminal's master instead of the pipes */
 };
 
 /* Every namespace of the container, /proc/<pid>/ns/<name>. pid_for_children
@@ -53,6 +54,8 @@ static void exec_job_free(struct exec_job *xj)
             close(xj->parent_fds[i]);
     if (xj->pidfd >= 0)
         close(xj->pidfd);
+    if (xj->pty_master >= 0)
+        close(xj->pty_master);
     free(xj);
 }
 
@@ -83,9 +86,14 @@ static int plan_build(struct rt *rt, struct rt_exec *e, struct exec_job *xj, str
     xj->cg = c->rt->cg;
     xj->cg_v2 = rt->cg.version == 2;
     sp->plan.cgroup2 = xj->cg_v2;
-    xj->want[0] = xj->attach && e->open_stdin;
-    xj->want[1] = xj->attach && e->open_stdout;
-    xj->want[2] = xj->attach && e->open_stderr;
+    /* a tty is the process's stdio whatever is attached (moby) */
+    xj->want[0] = xj->attach && e->open_stdin && !e->tty;
+    xj->want[1] = xj->attach && e->open_stdout && !e->tty;
+    xj->want[2] = xj->attach && e->open_stderr && !e->tty;
+    if (e->tty && e->has_console) { /* the size from the first byte */
+        sp->plan.tty_rows = (uint16_t)e->console_h;
+        sp->plan.tty_cols = (uint16_t)e->console_w;
+    }
     if (ctr_plan_security(rt, c, e->privileged, &sp->plan, &xj->sec, err) < 0)
         return -EINVAL;
     if (ctr_plan_argv_env(c, &e->argv, e->tty, &e->env, sp) < 0 ||
@@ -133,7 +141,7 @@ static int exec_run(struct job *job)
     plan->stdin_fd = child[0];
     plan->stdout_fd = child[1];
     plan->stderr_fd = child[2];
-    struct spawn_result res = {.pidfd = -1};
+    struct spawn_result res = {.pidfd = -1, .pty_master = -1};
     if (r == 0)
         r = spawn_container(plan, place_cb, xj, &res, &job->err);
     for (int i = 0; i < 3; i++)
@@ -145,6 +153,7 @@ static int exec_run(struct job *job)
     seccomp_bpf_done(&bpf);
     xj->pid = res.pid;
     xj->pidfd = res.pidfd;
+    xj->pty_master = res.pty_master;
     return r;
 }
 
@@ -157,8 +166,8 @@ static void exec_job_done(struct job *job)
     if (job->result == 0) {
         e->pid = xj->pid;
         e->running = true;
-        exec_proc_adopt(e, xj->pid, xj->pidfd, xj->parent_fds); /* takes the fds */
-        xj->pidfd = -1;
+        exec_proc_adopt(e, xj->pidfd, xj->parent_fds, xj->pty_master); /* takes the fds */
+        xj->pidfd = xj->pty_master = -1;
         xj->parent_fds[0] = xj->parent_fds[1] = xj->parent_fds[2] = -1;
         const struct rt_exec_io *io = e->io;
         if (!xj->attach)
@@ -179,7 +188,8 @@ int exec_spawn(struct rt *rt, struct rt_exec *e, bool attach, struct berr *err)
     struct exec_job *xj = calloc(1, sizeof(*xj));
     if (!xj)
         return berr_set(err, 500, ENOMEM, "out of memory");
-    *xj = (struct exec_job){.e = e, .attach = attach, .pidfd = -1, .parent_fds = {-1, -1, -1}};
+    *xj = (struct exec_job){
+        .e = e, .attach = attach, .pidfd = -1, .parent_fds = {-1, -1, -1}, .pty_master = -1};
     if (plan_build(rt, e, xj, err) < 0) {
         exec_job_free(xj);
         return -EINVAL;

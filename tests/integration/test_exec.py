@@ -505,3 +505,108 @@ def test_events(bb, ctr):
     die = evs[2]["Actor"]["Attributes"]
     assert die["exitCode"] == "7" and die["name"] == ctr and die["image"] == "busybox"
     assert evs[5]["Actor"]["Attributes"]["exitCode"] == "0"
+
+
+# ---- -t: a terminal ----------------------------------------------------------------
+
+
+class Pty:
+    """The docker CLI on a pty of the given size: send keys, read until."""
+
+    def __init__(self, d, *args, rows=24, cols=80):
+        import fcntl
+        import pty
+        import termios
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = dict(os.environ, DOCKER_HOST=d.host, DOCKER_CONFIG=d.docker_config, TERM="xterm")
+        env.pop("DOCKER_CONTEXT", None)
+        self.proc = subprocess.Popen([os.environ.get("DOCKER_CLI", "docker"), *args],
+                                     stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True,
+                                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        os.close(slave)
+        self.out = b""
+
+    def expect(self, needle, timeout=20.0):
+        import select
+        deadline = time.monotonic() + timeout
+        while needle not in self.out:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([self.master], [], [], max(left, 0))
+            if not r:
+                raise AssertionError(f"{needle!r} never came: {self.out!r}")
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                raise AssertionError(f"EOF before {needle!r}: {self.out!r}")
+            self.out += data
+        i = self.out.index(needle) + len(needle)
+        seen, self.out = self.out[:i], self.out[i:]
+        return seen
+
+    def send(self, data):
+        os.write(self.master, data)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        os.close(self.master)
+
+
+def test_exec_it_shell(bb, ctr):
+    t = Pty(bb, "exec", "-it", ctr, "sh", rows=33, cols=111)
+    try:
+        t.expect(b"/ # ")
+        t.send(b"tty; stty size; echo $TERM; echo err >&2\r")
+        seen = t.expect(b"err\r\n")
+        assert b"/dev/pts/" in seen and b"33 111\r\n" in seen and b"xterm\r\n" in seen
+        t.send(b"exit 9\r")
+        assert t.proc.wait(timeout=20) == 9
+    finally:
+        t.close()
+
+
+def test_exec_t_output_is_raw(bb, ctr):
+    r = subprocess.run([os.environ.get("DOCKER_CLI", "docker"), "exec", "-t", ctr, "sh", "-c",
+                        "echo out; echo err >&2; exit 2"], capture_output=True,
+                       env=dict(os.environ, DOCKER_HOST=bb.host, DOCKER_CONFIG=bb.docker_config))
+    # the terminal merges stderr and turns \n into \r\n; no framing
+    assert (r.returncode, r.stdout) == (2, b"out\r\nerr\r\n")
+
+
+def test_exec_tty_resize_and_detach_keys(bb, ctr):
+    eid = create(bb, ctr, {"Cmd": ["sh"], "Tty": True, "AttachStdin": True,
+                           "AttachStdout": True, "DetachKeys": "ctrl-x"})
+    c, status, headers = hijack(bb, eid, {"Detach": False, "Tty": True, "ConsoleSize": [20, 70]})
+    assert status == 101 and headers["content-type"] == "application/vnd.docker.raw-stream"
+
+    def until(needle):
+        while needle not in c.buf:
+            c._fill()
+        i = c.buf.index(needle) + len(needle)
+        out, c.buf = c.buf[:i], c.buf[i:]
+        return out
+
+    c.send(b"stty size\n")
+    assert b"20 70\r\n" in until(b"20 70\r\n")
+    assert api(bb, "POST", f"/v1.47/exec/{eid}/resize?h=44&w=99").status == 200
+    c.send(b"stty size\n")
+    assert b"44 99\r\n" in until(b"44 99\r\n")
+    c.send(b"echo $$ > /tmp/shpid\n")
+    wait_until(lambda: ex(bb, ctr, "cat", "/tmp/shpid", check=False).returncode == 0,
+               what="the shell's pid file")
+    c.send(b"\x18")  # ctrl-x: detach; the shell keeps running
+    c.read_to_eof()
+    c.close()
+    j = exec_json(bb, eid)
+    assert (j["Running"], j["ExitCode"]) == (True, None)
+    pid = ex(bb, ctr, "cat", "/tmp/shpid").stdout.strip()
+    assert ex(bb, ctr, "kill", "-0", pid, check=False).returncode == 0
+    ex(bb, ctr, "kill", "-9", pid)
+    j = wait_until(lambda: (lambda j: j if not j["Running"] else None)(exec_json(bb, eid)),
+                   what="the shell's end")
+    assert j["ExitCode"] == 137
