@@ -75,12 +75,14 @@ static int table_get(struct rt *rt, struct exec_table **ret)
     struct exec_table *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
+    *ret = rt->execs = t;
+    if (rt->shutting_down)
+        return 0; /* no collector to close again: rt_exec_table_free() takes all */
     uv_timer_init(rt->loop, &t->gc);
     t->gc.data = rt;
     t->gc_open = true;
     uv_timer_start(&t->gc, gc_tick, RT_EXEC_GC_INTERVAL, RT_EXEC_GC_INTERVAL);
     uv_unref((uv_handle_t *)&t->gc); /* never keeps the daemon up */
-    *ret = rt->execs = t;
     return 0;
 }
 
