@@ -181,6 +181,36 @@ static void start_detached(struct srv_req *req, struct start_req *s,
     req->on_abort = detached_abort;
 }
 
+static void start_attached(struct srv_req *req, struct start_req *s,
+                           const struct exec_start_body *b)
+{
+    struct engine *e = srv_req_ctx(req);
+    struct berr err = {0};
+    if (s->x->n_detach) {
+        memcpy(s->keys.seq, s->x->detach, s->x->n_detach);
+        s->keys.len = s->x->n_detach;
+    } else {
+        detach_keys_parse(NULL, &s->keys, &err); /* the default */
+    }
+    s->io = (struct rt_exec_io){.started = on_started,
+                                .out = on_output,
+                                .end = on_end,
+                                .stdin_ready = stdin_ready,
+                                .ud = s};
+    if (rt_exec_start(&e->rt, s->x, &s->io, true, b->has_console ? b->console_hw : NULL, &err) <
+        0) {
+        free(s);
+        srv_reply_berr(req, &err);
+        return;
+    }
+    req->data = s;
+    req->on_abort = on_abort;
+    req->on_drain = on_drain;
+    const char *ctype = b->tty || req->api_minor < 42 ? "application/vnd.docker.raw-stream"
+                                                      : "application/vnd.docker.multiplexed-stream";
+    srv_hijack(req, ctype, on_raw);
+}
+
 void h_exec_start(struct srv_req *req)
 {
     struct exec_start_body b;
@@ -198,31 +228,8 @@ void h_exec_start(struct srv_req *req)
         return;
     }
     *s = (struct start_req){.req = req, .x = x, .raw = b.tty, .keys_on = x->tty};
-    if (b.detach) {
+    if (b.detach)
         start_detached(req, s, &b);
-        return;
-    }
-    if (x->n_detach) {
-        memcpy(s->keys.seq, x->detach, x->n_detach);
-        s->keys.len = x->n_detach;
-    } else {
-        detach_keys_parse(NULL, &s->keys, &err); /* the default */
-    }
-    struct engine *e = srv_req_ctx(req);
-    s->io = (struct rt_exec_io){.started = on_started,
-                                .out = on_output,
-                                .end = on_end,
-                                .stdin_ready = stdin_ready,
-                                .ud = s};
-    if (rt_exec_start(&e->rt, x, &s->io, true, b.has_console ? b.console_hw : NULL, &err) < 0) {
-        free(s);
-        srv_reply_berr(req, &err);
-        return;
-    }
-    req->data = s;
-    req->on_abort = on_abort;
-    req->on_drain = on_drain;
-    const char *ctype = b.tty || req->api_minor < 42 ? "application/vnd.docker.raw-stream"
-                                                     : "application/vnd.docker.multiplexed-stream";
-    srv_hijack(req, ctype, on_raw);
+    else
+        start_attached(req, s, &b);
 }

@@ -131,6 +131,16 @@ def test_large_stdin_and_output(bb, ctr):
     assert len(r.stdout) == 20000000 and set(r.stdout) == {"x"}
 
 
+def test_background_child_holding_output_does_not_hold_the_session(bb, ctr):
+    """As moby waits 2 s for an exec's streams after its exit: a background
+    child that keeps stdout open does not keep the CLI waiting."""
+    t0 = time.monotonic()
+    r = ex(bb, ctr, "sh", "-c", "sleep 30 & echo hi; exit 4", check=False)
+    took = time.monotonic() - t0
+    assert (r.returncode, r.stdout) == (4, "hi\n")
+    assert 1.5 < took < 10, took
+
+
 def test_detached_exec_runs_in_background(bb, ctr):
     r = ex(bb, "-d", ctr, "sh", "-c", "sleep 0.3; echo done > /tmp/flag")
     assert r.stdout == ""
