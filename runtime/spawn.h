@@ -16,7 +16,8 @@
  * "The command runs" is seen as EOF on the status socket with no failure
  * record; a berth-init killed (SIGKILL, OOM) before it could report looks
  * like a command that started and exited at once, which the exit status then
- * tells. */
+ * tells (with plan.tty, one killed before it sent the terminal is a failed
+ * start: 500 "berth-init did not hand the terminal over"). */
 #ifndef BERTH_RUNTIME_SPAWN_H
 #define BERTH_RUNTIME_SPAWN_H
 

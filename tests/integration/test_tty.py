@@ -218,6 +218,26 @@ def test_detach_and_reattach(bb, term):
     assert wait_state(bb, "d1", "exited") == "exited"
 
 
+def test_detach_keys_from_run_flag_and_cli_config(bb, term):
+    """docker run --detach-keys, then the CLI config's detachKeys: both are
+    sent as detachKeys, which the daemon accepts."""
+    t = term("run", "-it", "--detach-keys", "ctrl-a,b", "--name", "k1", "busybox", "sh")
+    t.expect(PROMPT)
+    t.send(b"\x01b")
+    assert t.wait() == 0
+    assert inspect(bb, "{{.State.Running}}", "k1") == "true"
+    os.makedirs(bb.docker_config, exist_ok=True)
+    with open(os.path.join(bb.docker_config, "config.json"), "w") as f:
+        json.dump({"detachKeys": "ctrl-e,e"}, f)
+    a = term("attach", "k1")
+    a.expect(PROMPT)
+    shell_says(a, "echo cfg", b"\r\ncfg\r\n")
+    a.send(b"\x05e")
+    assert a.wait() == 1 and b"read escape sequence" in a.out
+    assert inspect(bb, "{{.State.Running}}", "k1") == "true"
+    bb.docker("rm", "-f", "k1")
+
+
 def test_detach_publishes_detach_event(bb, term):
     since = str(int(time.time()) - 1)
     t = term("run", "-it", "--name", "ev1", "busybox", "sh")
@@ -280,6 +300,20 @@ def test_run_t_output_is_raw_with_crlf_and_logs_are_raw(bb):
         lines = [json.loads(x) for x in f]
     assert {x["stream"] for x in lines} == {"stdout"}
     assert "".join(x["log"] for x in lines) == "out\r\nerr\r\n"
+
+
+def test_run_t_with_init_and_privileged(bb):
+    """--init: PID 1 holds no slave, the command has the terminal; a
+    privileged container's /dev/ptmx (the host node) still opens the
+    container's own devpts instance."""
+    r = docker_bytes(bb, "run", "--rm", "-t", "--init", "busybox", "sh", "-c",
+                     "tty; ls -l /proc/1/fd/ | grep -c pts; exit 3")
+    assert r.returncode == 3
+    assert r.stdout == b"/dev/pts/0\r\n0\r\n"
+    r = docker_bytes(bb, "run", "--rm", "-t", "--privileged", "busybox", "sh", "-c",
+                     "tty; ls -1 /dev/pts")
+    assert r.returncode == 0
+    assert r.stdout == b"/dev/pts/0\r\n0\r\nptmx\r\n"
 
 
 def test_run_t_large_output_is_complete(bb):
