@@ -74,6 +74,22 @@ void h_commit(struct srv_req *req);
 
 /* containers_prune.c: h_containers_prune, declared with the lifecycle. */
 
+/* exec.c, exec_start.c: POST /containers/{name}/exec, /exec/{id}/... */
+void h_exec_create(struct srv_req *req);
+void h_exec_inspect(struct srv_req *req);
+void h_exec_resize(struct srv_req *req);
+void h_exec_start(struct srv_req *req);
+struct rt_exec;
+/* The exec named by the first path parameter (check: moby's state checks
+ * for start and resize); replies 404/409 itself and returns NULL. */
+struct rt_exec *exec_from_req(struct srv_req *req, bool check);
+/* A POST /exec/{id}/start body (container.ExecStartOptions); 400. */
+struct exec_start_body {
+    bool detach, tty, has_console;
+    unsigned console_hw[2];
+};
+int exec_start_parse(const struct srv_req *req, struct exec_start_body *ret, struct berr *err);
+
 /* Every container's /containers/json summary with SizeRw and SizeRootFs
  * (layers measured on a worker), handed to done, which owns arr and ends
  * the request (docker system df). */

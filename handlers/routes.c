@@ -49,6 +49,10 @@ static const struct srv_route routes[] = {
     {SRV_GET,    "/containers/{name}/changes", h_containers_changes, 0},
     {SRV_POST,   "/commit",                    h_commit,             0},
     {SRV_DELETE, "/containers/{name}",         h_containers_delete,  0},
+    {SRV_POST,   "/containers/{name}/exec",    h_exec_create,        0},
+    {SRV_POST,   "/exec/{name}/start",         h_exec_start,         0},
+    {SRV_POST,   "/exec/{name}/resize",        h_exec_resize,        0},
+    {SRV_GET,    "/exec/{name}/json",          h_exec_inspect,       0},
 };
 /* clang-format on */
 

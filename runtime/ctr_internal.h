@@ -25,6 +25,16 @@ struct start_plan {
     struct cg_throttle *throttles[5]; /* the limits' device lists, owned */
 };
 
+/* The seccomp choice for a container's processes. The filter is compiled
+ * (ctr_seccomp_compile, worker) with the container's own capabilities, so
+ * its execs get the very filter its first process got: Docker keeps the
+ * container's filter for `exec --privileged` too. */
+struct plan_seccomp {
+    bool want;
+    char *json;    /* custom profile, or NULL for the default */
+    uint64_t caps; /* the container's capabilities */
+};
+
 struct start_job {
     struct job job;
     struct rt *rt;
@@ -36,8 +46,8 @@ struct start_job {
     struct cgroup cg;
     bool cg_v2;
     struct cg_limits limits;
-    bool want_seccomp, open_stdin;
-    char *seccomp_json; /* custom profile, or NULL for the default */
+    struct plan_seccomp sec;
+    bool open_stdin;
     /* results */
     pid_t pid;
     int pidfd;
@@ -49,6 +59,34 @@ struct start_job {
  * name containers that are not running. */
 int start_plan_build(struct rt *rt, struct container *c, struct start_job *sj, struct berr *err);
 void start_plan_done(struct start_plan *sp);
+
+/* ctr_plan.c (loop): the process side of a plan, shared by a container's
+ * start and its execs (ctr_exec_plan.c). Strings are copied into sp. */
+const char *start_plan_keep(struct start_plan *sp, const char *s);
+const char **start_plan_keep_list(struct start_plan *sp, const char *const *l, size_t n);
+/* Docker's environment (moby CreateDaemonEnvironment): PATH, HOSTNAME,
+ * TERM=xterm with a tty, then the container's Env and extra (an exec's Env)
+ * merged in turn: "K=V" replaces or appends, a bare "K" removes. */
+int ctr_plan_env(const struct container *c, bool tty, const struct strv *extra, struct strv *env);
+/* argv as given, the environment above, and the tty flag. -ENOMEM. */
+int ctr_plan_argv_env(const struct container *c, const struct strv *argv, bool tty,
+                      const struct strv *extra_env, struct start_plan *sp);
+/* User and working directory (NULL or "": the container's Config.User and
+ * Config.WorkingDir), with the container's GroupAdd. -ENOMEM. */
+int ctr_plan_user(const struct container *c, const char *user, const char *cwd,
+                  struct start_plan *sp);
+/* The container's ulimits and OOM score adjustment. -ENOMEM. */
+int ctr_plan_limits(const struct container *c, struct start_plan *sp);
+/* Capabilities (all_caps: every one the daemon has, for exec --privileged),
+ * no_new_privs and the seccomp choice; 400 for bad options. */
+int ctr_plan_security(struct rt *rt, const struct container *c, bool all_caps,
+                      struct spawn_plan *plan, struct plan_seccomp *sec, struct berr *err);
+
+/* ctr_start.c (worker): compiles sec into bpf and points plan at it (no
+ * filter when !sec->want or the profile disables it). */
+struct seccomp_bpf;
+int ctr_seccomp_compile(const struct plan_seccomp *sec, struct spawn_plan *plan,
+                        struct seccomp_bpf *bpf, struct berr *err);
 /* Converts the parsed resources into cgroup limits (pointers borrowed). */
 void ctr_limits_from(const struct ctr_hostcfg *hc, struct cg_limits *ret);
 

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "ctr_internal.h"
+#include "exec.h"
 
 /* ---- wait ---- */
 
@@ -220,6 +221,7 @@ void rt_shutdown(struct rt *rt, void (*done)(void *ud), void *ud)
         return;
     }
     *sc = (struct shutdown_ctx){1, done, ud};
+    rt_exec_shutdown(rt);
     const char *k;
     void *v;
     for (size_t i = 0; map_next(&rt->ctrs.by_id, &i, &k, &v);) {

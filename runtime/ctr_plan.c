@@ -17,21 +17,24 @@
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static const char *keep(struct start_plan *sp, const char *s)
+const char *start_plan_keep(struct start_plan *sp, const char *s)
 {
     if (!s || strv_push(&sp->strings, s) < 0)
         return NULL;
     return sp->strings.v[sp->strings.n - 1];
 }
 
-static const char **keep_list(struct start_plan *sp, const struct strv *l)
+const char **start_plan_keep_list(struct start_plan *sp, const char *const *l, size_t n)
 {
-    const char **v = calloc(l->n + 1, sizeof(*v));
-    for (size_t i = 0; v && i < l->n; i++)
-        if (!(v[i] = keep(sp, l->v[i])))
+    const char **v = calloc(n + 1, sizeof(*v));
+    for (size_t i = 0; v && i < n; i++)
+        if (!(v[i] = start_plan_keep(sp, l[i])))
             return free(v), NULL;
     return v;
 }
+
+#define keep             start_plan_keep
+#define keep_list(sp, l) start_plan_keep_list(sp, (const char *const *)(l)->v, (l)->n)
 
 void start_plan_done(struct start_plan *sp)
 {
@@ -47,9 +50,33 @@ void start_plan_done(struct start_plan *sp)
         free(sp->throttles[i]);
 }
 
-/* Docker's environment: PATH, HOSTNAME (and TERM with a tty), then the
- * container's Env replacing or adding. */
-static int build_env(const struct container *c, struct strv *env)
+/* moby's ReplaceOrAppendEnvValues: "K=V" replaces K or is appended; a bare
+ * "K" removes K. */
+static int env_merge(struct strv *env, const struct strv *over)
+{
+    for (size_t i = 0; over && i < over->n; i++) {
+        const char *o = over->v[i];
+        const char *eq = strchr(o, '=');
+        size_t k = eq ? (size_t)(eq - o) : strlen(o);
+        size_t j = 0;
+        while (j < env->n && (strncmp(env->v[j], o, k) || env->v[j][k] != '='))
+            j++;
+        if (j < env->n && !eq) {
+            free(env->v[j]);
+            memmove(&env->v[j], &env->v[j + 1], (env->n - j - 1) * sizeof(char *));
+            env->n--;
+        } else if (j < env->n) {
+            free(env->v[j]);
+            if (!(env->v[j] = strdup(o)))
+                return -ENOMEM;
+        } else if (eq && strv_push(env, o) < 0) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int ctr_plan_env(const struct container *c, bool tty, const struct strv *extra, struct strv *env)
 {
     struct strv user = {0};
     struct berr err = {0};
@@ -57,21 +84,13 @@ static int build_env(const struct container *c, struct strv *env)
     const char *h = json_get_str(c->config, "Hostname");
     snprintf(host, sizeof(host), "HOSTNAME=%s", h ? h : "");
     int r = strv_push(env, DEFAULT_PATH) | strv_push(env, host);
-    if (json_get_bool(c->config, "Tty"))
+    if (tty)
         r |= strv_push(env, "TERM=xterm");
     r |= json_get_strv(c->config, "Env", &user, &err);
-    for (size_t i = 0; r == 0 && i < user.n; i++) {
-        size_t k = strcspn(user.v[i], "=");
-        size_t j = 0;
-        while (j < env->n && (strncmp(env->v[j], user.v[i], k) || env->v[j][k] != '='))
-            j++;
-        if (j < env->n) {
-            free(env->v[j]);
-            r = (env->v[j] = strdup(user.v[i])) ? 0 : -ENOMEM;
-        } else {
-            r = strv_push(env, user.v[i]);
-        }
-    }
+    if (r == 0)
+        r = env_merge(env, &user);
+    if (r == 0)
+        r = env_merge(env, extra);
     strv_done(&user);
     return r ? -ENOMEM : 0;
 }
@@ -126,7 +145,10 @@ static int plan_mounts(struct rt *rt, struct container *c, struct start_plan *sp
     return 0;
 }
 
-static int plan_rlimits(const struct container *c, struct start_plan *sp)
+/* The container's ulimits and OOM score: Docker applies both to its execs
+ * too (withRlimits in execSetPlatformOpt; the exec's spec is the
+ * container's). */
+int ctr_plan_limits(const struct container *c, struct start_plan *sp)
 {
     sp->rlimits = calloc(c->hc.nulimits + 1, sizeof(*sp->rlimits));
     if (!sp->rlimits)
@@ -137,6 +159,8 @@ static int plan_rlimits(const struct container *c, struct start_plan *sp)
                                   (uint64_t)c->hc.ulimits[i].soft, (uint64_t)c->hc.ulimits[i].hard};
     sp->plan.rlimits = sp->rlimits;
     sp->plan.n_rlimits = c->hc.nulimits;
+    sp->plan.oom_score_adj = c->hc.oom_score_adj;
+    sp->plan.set_oom_score_adj = c->hc.oom_score_adj != 0;
     return 0;
 }
 
@@ -152,46 +176,58 @@ static int plan_files(const struct container *c, struct start_plan *sp)
     return sp->plan.hosts_path && sp->plan.hostname_path && sp->plan.resolv_path ? 0 : -ENOMEM;
 }
 
+int ctr_plan_user(const struct container *c, const char *user, const char *cwd,
+                  struct start_plan *sp)
+{
+    if (!user || !*user)
+        user = json_get_str(c->config, "User");
+    if (!cwd || !*cwd)
+        cwd = json_get_str(c->config, "WorkingDir");
+    sp->plan.user = keep(sp, user ? user : "");
+    sp->plan.cwd = cwd && *cwd ? keep(sp, cwd) : NULL;
+    sp->group_add = keep_list(sp, &c->hc.group_add);
+    sp->plan.group_add = sp->group_add;
+    return sp->plan.user && (!cwd || !*cwd || sp->plan.cwd) && sp->group_add ? 0 : -ENOMEM;
+}
+
 static int plan_identity(const struct container *c, struct start_plan *sp)
 {
     const char *h = json_get_str(c->config, "Hostname");
     const char *d = json_get_str(c->config, "Domainname");
-    const char *u = json_get_str(c->config, "User");
-    const char *w = json_get_str(c->config, "WorkingDir");
     sp->plan.hostname = keep(sp, h ? h : "");
     sp->plan.domainname = keep(sp, d ? d : "");
-    sp->plan.user = keep(sp, u ? u : "");
-    sp->plan.cwd = w && *w ? keep(sp, w) : NULL;
-    sp->group_add = keep_list(sp, &c->hc.group_add);
-    sp->plan.group_add = sp->group_add;
-    if (!sp->plan.hostname || !sp->plan.domainname || !sp->plan.user || !sp->group_add)
+    if (!sp->plan.hostname || !sp->plan.domainname)
         return -ENOMEM;
-    return 0;
+    return ctr_plan_user(c, NULL, NULL, sp);
+}
+
+int ctr_plan_argv_env(const struct container *c, const struct strv *argv, bool tty,
+                      const struct strv *extra_env, struct start_plan *sp)
+{
+    struct strv env = {0};
+    int r = ctr_plan_env(c, tty, extra_env, &env);
+    if (r == 0 && (!(sp->argv = keep_list(sp, argv)) || !(sp->env = keep_list(sp, &env))))
+        r = -ENOMEM;
+    strv_done(&env);
+    sp->plan.argv = sp->argv;
+    sp->plan.env = sp->env;
+    sp->plan.tty = tty;
+    return r;
 }
 
 static int plan_process(const struct container *c, struct start_plan *sp, struct berr *err)
 {
-    struct strv argv = {0}, env = {0};
+    struct strv argv = {0};
     int r = ctr_config_argv(c->config, &argv, err);
-    if (r == 0 && build_env(c, &env) < 0)
-        r = berr_set(err, 500, ENOMEM, "out of memory");
-    if (r == 0 && (!(sp->argv = keep_list(sp, &argv)) || !(sp->env = keep_list(sp, &env))))
+    if (r == 0 && ctr_plan_argv_env(c, &argv, json_get_bool(c->config, "Tty"), NULL, sp) < 0)
         r = berr_set(err, 500, ENOMEM, "out of memory");
     strv_done(&argv);
-    strv_done(&env);
-    if (r < 0)
-        return r;
-    sp->plan.argv = sp->argv;
-    sp->plan.env = sp->env;
     sp->plan.init = c->hc.init;
-    sp->plan.tty = json_get_bool(c->config, "Tty");
     /* HostConfig.ConsoleSize [h, w] (the CLI's terminal, API >= 1.42): the
      * size from the first byte, before the CLI's resize call arrives */
     sp->plan.tty_rows = (uint16_t)(c->hc.console_h > 0 ? c->hc.console_h : 0);
     sp->plan.tty_cols = (uint16_t)(c->hc.console_w > 0 ? c->hc.console_w : 0);
-    sp->plan.oom_score_adj = c->hc.oom_score_adj;
-    sp->plan.set_oom_score_adj = c->hc.oom_score_adj != 0;
-    return 0;
+    return r;
 }
 
 /* The running container a "container:<name>" mode names, with Docker's
@@ -353,21 +389,34 @@ static int plan_cgroup_binds(struct start_job *sj)
     return 0;
 }
 
-static int plan_security(struct rt *rt, const struct container *c, struct start_job *sj,
-                         struct berr *err)
+int ctr_plan_security(struct rt *rt, const struct container *c, bool all_caps,
+                      struct spawn_plan *plan, struct plan_seccomp *sec, struct berr *err)
 {
     const struct ctr_hostcfg *hc = &c->hc;
     struct secopt so;
     if (caps_compute((const char *const *)hc->cap_add.v, hc->cap_add.n,
                      (const char *const *)hc->cap_drop.v, hc->cap_drop.n, hc->privileged,
-                     rt->cap_bounding, &sj->sp.plan.caps, err) < 0 ||
+                     rt->cap_bounding, &plan->caps, err) < 0 ||
         secopt_parse((const char *const *)hc->security_opt.v, hc->security_opt.n, &so, err) < 0)
         return -EINVAL;
-    sj->sp.plan.no_new_privs = so.no_new_privs;
-    sj->want_seccomp = secopt_wants_seccomp(&so, hc->privileged);
+    plan->no_new_privs = so.no_new_privs;
+    sec->want = secopt_wants_seccomp(&so, hc->privileged);
+    sec->caps = plan->caps;
     if (so.seccomp == SECOPT_SECCOMP_CUSTOM)
-        sj->seccomp_json = so.seccomp_profile, so.seccomp_profile = NULL;
+        sec->json = so.seccomp_profile, so.seccomp_profile = NULL;
     secopt_done(&so);
+    /* exec --privileged: every capability, as a privileged container */
+    if (all_caps)
+        return caps_compute(NULL, 0, NULL, 0, true, rt->cap_bounding, &plan->caps, err);
+    return 0;
+}
+
+static int plan_security(struct rt *rt, const struct container *c, struct start_job *sj,
+                         struct berr *err)
+{
+    const struct ctr_hostcfg *hc = &c->hc;
+    if (ctr_plan_security(rt, c, false, &sj->sp.plan, &sj->sec, err) < 0)
+        return -EINVAL;
     sj->sp.plan.privileged = hc->privileged;
     sj->sp.plan.readonly_rootfs = hc->readonly_rootfs;
     sj->sp.plan.shm_size = (uint64_t)hc->shm_size;
@@ -449,7 +498,7 @@ int start_plan_build(struct rt *rt, struct container *c, struct start_job *sj, s
     ctr_limits_from(&c->hc, &sj->limits);
     if (own_limits(&sj->sp, &sj->limits) < 0 || plan_identity(c, &sj->sp) < 0 ||
         plan_files(c, &sj->sp) < 0 || plan_mounts(rt, c, &sj->sp) < 0 ||
-        plan_rlimits(c, &sj->sp) < 0 || plan_cgroup_binds(sj) < 0)
+        ctr_plan_limits(c, &sj->sp) < 0 || plan_cgroup_binds(sj) < 0)
         return berr_set(err, 500, ENOMEM, "out of memory");
     return 0;
 }

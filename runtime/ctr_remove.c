@@ -13,6 +13,7 @@
 #include "common/macros.h"
 #include "storage/fsutil.h"
 #include "ctr_internal.h"
+#include "exec.h"
 
 struct remove_job {
     struct job job;
@@ -77,6 +78,7 @@ static void remove_done(struct job *job)
             img->users--;
         rt_event(rt, c, "destroy", NULL);
         ctr_table_remove(&rt->ctrs, c);
+        rt_exec_container_removed(rt, c);
         ctr_attach_end_all(c); /* sessions waiting for a start that won't come */
         ctr_waiters_fire(c, true);
         rj->done(rj->ud, &(struct berr){0});

@@ -25,7 +25,7 @@ static void start_job_free(struct start_job *sj)
     for (size_t i = 0; i < sj->fs.nlayers; i++)
         free(sj->fs.layers[i]);
     free(sj->fs.layers);
-    free(sj->seccomp_json);
+    free(sj->sec.json);
     for (int i = 0; i < 3; i++)
         if (sj->parent_fds[i] >= 0)
             close(sj->parent_fds[i]);
@@ -58,19 +58,19 @@ static int make_pipes(struct start_job *sj, int child_fds[3], struct berr *err)
     return 0;
 }
 
-static int build_seccomp(struct start_job *sj, struct seccomp_bpf *bpf, struct berr *err)
+int ctr_seccomp_compile(const struct plan_seccomp *sec, struct spawn_plan *plan,
+                        struct seccomp_bpf *bpf, struct berr *err)
 {
-    if (!sj->want_seccomp)
+    if (!sec->want)
         return 0;
     struct seccomp_profile *custom = NULL;
-    if (sj->seccomp_json &&
-        seccomp_profile_parse_json(sj->seccomp_json, strlen(sj->seccomp_json), &custom, err) < 0)
+    if (sec->json && seccomp_profile_parse_json(sec->json, strlen(sec->json), &custom, err) < 0)
         return -EINVAL;
-    int r = seccomp_build(custom ? custom : seccomp_default_profile(), sj->sp.plan.caps, bpf, err);
+    int r = seccomp_build(custom ? custom : seccomp_default_profile(), sec->caps, bpf, err);
     seccomp_profile_free(custom);
     if (r == 0) {
-        sj->sp.plan.seccomp = bpf->len ? bpf->data : NULL;
-        sj->sp.plan.seccomp_len = bpf->len;
+        plan->seccomp = bpf->len ? bpf->data : NULL;
+        plan->seccomp_len = bpf->len;
     }
     return r;
 }
@@ -81,7 +81,7 @@ static int spawn_it(struct start_job *sj, struct berr *err)
     struct seccomp_bpf bpf = {0};
     int r = make_pipes(sj, child_fds, err);
     if (r == 0)
-        r = build_seccomp(sj, &bpf, err);
+        r = ctr_seccomp_compile(&sj->sec, &sj->sp.plan, &bpf, err);
     if (r == 0 && sj->cg_v2 && (sj->sp.plan.cgroup_fd = cgroup_leaf_fd(&sj->cg, err)) < 0)
         r = -EIO;
     sj->sp.plan.stdin_fd = child_fds[0];

@@ -14,6 +14,7 @@
 #include "common/macros.h"
 #include "storage/fsutil.h"
 #include "ctr_internal.h"
+#include "exec.h"
 
 /* Takes the container's image reference and cleans what a daemon that died
  * without us left behind (ctr_reconcile.c). */
@@ -65,6 +66,7 @@ int rt_init(struct rt *rt, uv_loop_t *loop, struct store *store, struct evbus *e
 
 void rt_done(struct rt *rt)
 {
+    rt_exec_table_free(rt); /* before the containers its records hold */
     if (rt->ctrs.root)
         ctr_table_done(&rt->ctrs);
     free(rt->data_root);

@@ -15,6 +15,8 @@
 #include "container.h"
 #include "storage/store.h"
 
+struct exec_table;
+
 struct rt {
     uv_loop_t *loop;
     struct store *store;
@@ -26,6 +28,7 @@ struct rt {
     uint64_t cap_bounding; /* the daemon's own bounding set */
     int nrunning;
     bool shutting_down;
+    struct exec_table *execs; /* runtime/exec.h; NULL until the first exec */
 };
 
 /* Startup (blocking, before the API serves): loads the containers, takes

@@ -233,8 +233,9 @@ int spawn_exit_code_for_error(const char *msg)
     return 128;
 }
 
-/* Turns berth-init's failure record into Docker's wording. */
-static int status_to_berr(const uint8_t *rec, size_t len, struct berr *err)
+/* Turns berth-init's failure record into Docker's wording (runc's, as
+ * containerd words a failed task start or exec). */
+static int status_to_berr(const uint8_t *rec, size_t len, uint32_t mode, struct berr *err)
 {
     char msg[SPAWN_STATUS_MSG_MAX + 1];
     int step, code;
@@ -249,6 +250,11 @@ static int status_to_berr(const uint8_t *rec, size_t len, struct berr *err)
     if (step == SPAWN_STEP_INIT_EXEC) /* the child could not format errno */
         return berr_errno(err, 500, code, "failed to create task for container: %s", msg);
     int status = spawn_exit_code_for_error(msg) == 128 ? 500 : 400;
+    if (mode == SPAWN_MODE_EXEC)
+        return berr_set(err, status, code,
+                        "OCI runtime exec failed: exec failed: unable to start container process: "
+                        "%s: unknown",
+                        msg);
     return berr_set(err, status, code,
                     "failed to create task for container: unable to start container process: "
                     "error during container init: %s: unknown",
@@ -271,7 +277,7 @@ static int parse_reply(const struct spawn_plan *plan, const struct reply *rp, st
         n -= sizeof(magic);
     }
     if (n > 0)
-        return status_to_berr(p, n, err);
+        return status_to_berr(p, n, plan->mode, err);
     if (rp->bad_fds || pty_msg != (rp->fd >= 0) || pty_msg != plan->tty)
         return berr_set(err, 500, EPROTO,
                         "failed to create task for container: "

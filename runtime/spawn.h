@@ -44,7 +44,8 @@ typedef int (*spawn_place_fn)(pid_t pid, void *ud, struct berr *err);
  * child is killed and reaped, every fd it made is closed, and err holds a
  * Docker-like message: "failed to create task for container: ...", with
  * status 400 when the command can't be run (not found, permission denied;
- * Docker's "invalid configuration" start errors) and 500 otherwise; a user
+ * Docker's "invalid configuration" start errors) and 500 otherwise (an exec
+ * plan: "OCI runtime exec failed: exec failed: ...", as runc's); a user
  * the container's /etc/passwd doesn't know gives "unable to find user X: no
  * matching entries in passwd file" as Docker does. */
 int spawn_container(const struct spawn_plan *plan, spawn_place_fn place, void *ud,

@@ -40,8 +40,9 @@
 /* SPAWN_MODE_EXEC (docker exec): clone_flags 0 and no rootfs; ns_join names
  * every namespace of the container (/proc/<pid>/ns/{ipc,uts,net,pid,cgroup,
  * mnt}; the mount namespace is joined last); the daemon puts the process in
- * the container's cgroup (cgroup_fd, or place() on v1). Hostname, rlimits
- * and mounts are skipped; user, capabilities, seccomp, cwd and env apply.
+ * the container's cgroup (cgroup_fd, or place() on v1). Hostname and mounts
+ * are skipped; rlimits, OOM score, user, capabilities, seccomp, cwd and env
+ * apply. A failure is worded as runc's exec ("OCI runtime exec failed").
  * Since a joined pid namespace only holds children, berth-init forks the
  * command and stays as its parent (signals forwarded, exits with its
  * status); the pid/pidfd the daemon gets are berth-init's. */

@@ -241,7 +241,7 @@ static int run(const struct spawn_plan *plan)
         r = root_setup(plan);
     if (r == 0 && plan->mode == SPAWN_MODE_RUN)
         r = set_hostname(plan);
-    if (r == 0 && plan->mode == SPAWN_MODE_RUN)
+    if (r == 0) /* an exec gets the container's ulimits too, as Docker's */
         r = set_limits(plan);
     init_step = SPAWN_STEP_USER;
     if (r == 0)
