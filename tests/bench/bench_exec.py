@@ -37,9 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_run import (CLI_TIMEOUT, DOCKER_CLI, IMAGE, QUIET_BUSY, QUIET_STATS, QUIET_TIMEOUT,
-                       ApiSession, blocks, condense, load_busybox, make_sides, ms, spread,
-                       teardown, wait_quiet)
+from benchctr import (CLI_TIMEOUT, DOCKER_CLI, IMAGE, QUIET_BUSY, QUIET_STATS, QUIET_TIMEOUT,
+                      ApiSession, blocks, condense, load_busybox, make_sides, ms, spread,
+                      teardown, wait_quiet)
 from benchlib import (DEFAULT_BERTHD, EXIT_SKIP, BenchError, ensure_dockerd, log, on_sigterm,
                       print_notes, program_version, remove_tree)
 
