@@ -35,6 +35,7 @@ struct attach_req {
     struct engine *e;
     struct detach_keys keys;
     bool tty, want_stdin, stdin_once, attached;
+    bool stdin_held; /* the client is not read while the process lags behind */
 };
 
 /* by_client: the client ended it (detach keys, close) rather than the
@@ -78,6 +79,26 @@ static void on_end(void *ud)
     end_session(ar, false);
 }
 
+/* Input for the process; past the runtime's high-water mark the client is
+ * not read until stdin_drained, so a client that sends faster than the
+ * process reads can't grow the daemon. */
+static void send_stdin(struct attach_req *ar, const char *data, size_t n)
+{
+    if (rt_stdin_write(ar->c, data, n) > RT_STDIN_HIGH_WATER && !ar->stdin_held) {
+        ar->stdin_held = true;
+        srv_raw_read_stop(ar->req);
+    }
+}
+
+static void stdin_drained(void *ud)
+{
+    struct attach_req *ar = ud;
+    if (!ar->stdin_held)
+        return;
+    ar->stdin_held = false;
+    srv_raw_read_start(ar->req);
+}
+
 /* A TTY's input through the detach key filter; true once detached (the
  * bytes before the sequence are passed on, the rest dropped). */
 static bool tty_input(struct attach_req *ar, const char *data, size_t n)
@@ -88,7 +109,7 @@ static bool tty_input(struct attach_req *ar, const char *data, size_t n)
         size_t len = n - off < KEYS_CHUNK ? n - off : KEYS_CHUNK;
         size_t o = detach_keys_filter(&ar->keys, data + off, len, out, &detached);
         if (o)
-            rt_stdin_write(ar->c, out, o);
+            send_stdin(ar, out, o);
         off += len;
     }
     return detached;
@@ -103,7 +124,7 @@ static void tty_raw(struct attach_req *ar, const char *data, ssize_t n)
     char held[DETACH_KEYS_MAX];
     size_t h = n > 0 ? 0 : detach_keys_flush(&ar->keys, held);
     if (h)
-        rt_stdin_write(ar->c, held, h);
+        send_stdin(ar, held, h);
     end_session(ar, true);
 }
 
@@ -115,7 +136,7 @@ static void on_raw(struct srv_req *req, const char *data, ssize_t n)
     if (ar->tty)
         tty_raw(ar, data, n);
     else if (n > 0)
-        rt_stdin_write(ar->c, data, (size_t)n);
+        send_stdin(ar, data, (size_t)n);
     else if (n == UV_EOF && ar->stdin_once)
         rt_stdin_close(ar->c); /* run -i: output keeps flowing */
     else
@@ -177,6 +198,7 @@ void h_containers_attach(struct srv_req *req)
         .want = {false, srv_req_query_bool(req, "stdout"), srv_req_query_bool(req, "stderr")},
         .out = on_output,
         .end = on_end,
+        .stdin_drained = stdin_drained,
         .ud = ar};
     req->data = ar;
     req->on_abort = on_abort;

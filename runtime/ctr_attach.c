@@ -70,9 +70,23 @@ struct stdin_write {
     char data[];
 };
 
+static void stdin_drained(struct container *c)
+{
+    struct list *it = c->attaches.next;
+    while (it != &c->attaches) {
+        struct ctr_attach *a = container_of(it, struct ctr_attach, link);
+        it = it->next;
+        if (a->stdin_drained)
+            a->stdin_drained(a->ud);
+    }
+}
+
 static void written(uv_write_t *w, int status)
 {
+    struct ctr_runtime *r = w->handle->data;
     (void)status; /* a container that closed its stdin drops the rest */
+    if (status != UV_ECANCELED && uv_stream_get_write_queue_size(w->handle) < RT_STDIN_LOW_WATER)
+        stdin_drained(r->c);
     free(w);
 }
 
@@ -97,11 +111,13 @@ static int write_stdin(uv_stream_t *s, const char *data, size_t len)
     return rc;
 }
 
-int rt_stdin_write(struct container *c, const char *data, size_t len)
+ssize_t rt_stdin_write(struct container *c, const char *data, size_t len)
 {
     uv_stream_t *s = c->rt ? stdin_stream(c->rt) : NULL;
-    if (s)
-        return write_stdin(s, data, len);
+    if (s) {
+        int rc = write_stdin(s, data, len);
+        return rc < 0 ? rc : (ssize_t)uv_stream_get_write_queue_size(s);
+    }
     if (c->rt || c->stdin_close_pending)
         return 0; /* stdin closed: drop */
     char *p = realloc(c->stdin_pending, c->stdin_pending_len + len);
@@ -110,15 +126,37 @@ int rt_stdin_write(struct container *c, const char *data, size_t len)
     memcpy(p + c->stdin_pending_len, data, len);
     c->stdin_pending = p;
     c->stdin_pending_len += len;
-    return 0;
+    return (ssize_t)c->stdin_pending_len;
 }
 
-void ctr_stdin_shut(struct ctr_runtime *r)
+static void close_stdin(struct ctr_runtime *r)
 {
-    if (!r->in_open)
-        return;
+    if (!uv_is_closing((uv_handle_t *)&r->in))
+        uv_close((uv_handle_t *)&r->in, ctr_handle_closed);
+}
+
+/* The shutdown request completes once every queued write is done (its
+ * SHUT_WR fails on a pipe, which is fine: closing is the end of input). */
+static void stdin_written_out(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    close_stdin(req->handle->data);
+}
+
+void ctr_stdin_shut(struct ctr_runtime *r, bool drain)
+{
+    bool was_open = r->in_open;
     r->in_open = false;
-    uv_close((uv_handle_t *)&r->in, ctr_handle_closed);
+    if (!was_open) {
+        if (!drain && r->in.type == UV_NAMED_PIPE && r->in.data == r)
+            close_stdin(r); /* the process is gone: drop a pending drain */
+        return;
+    }
+    uv_stream_t *s = (uv_stream_t *)&r->in;
+    if (drain && uv_stream_get_write_queue_size(s) > 0 &&
+        uv_shutdown(&r->in_drain, s, stdin_written_out) == 0)
+        return;
+    close_stdin(r);
 }
 
 void rt_stdin_close(struct container *c)
@@ -128,7 +166,7 @@ void rt_stdin_close(struct container *c)
     if (json_get_bool(c->config, "Tty"))
         return;
     if (c->rt)
-        ctr_stdin_shut(c->rt);
+        ctr_stdin_shut(c->rt, true);
     else
         c->stdin_close_pending = true;
 }
@@ -161,7 +199,7 @@ void ctr_stdin_open(struct ctr_runtime *r)
     c->stdin_pending = NULL;
     c->stdin_pending_len = 0;
     if (c->stdin_close_pending)
-        ctr_stdin_shut(r);
+        ctr_stdin_shut(r, true);
     c->stdin_close_pending = false;
 }
 

@@ -105,8 +105,9 @@ struct ctr_runtime {
     int stdin_fd;
     uv_pipe_t in;
     bool in_open;
-    bool reading[2]; /* uv_read_start is in effect on out[i] */
-    bool log_full;   /* the log writer asked us to wait for its drain */
+    uv_shutdown_t in_drain; /* rt_stdin_close: close once the writes are done */
+    bool reading[2];        /* uv_read_start is in effect on out[i] */
+    bool log_full;          /* the log writer asked us to wait for its drain */
     struct logw *log;
     struct cgroup cg;
     bool exited, log_closing, log_closed, cleanup_started, finishing;
@@ -156,7 +157,9 @@ bool ctr_attach_blocked(const struct container *c);
 void ctr_attach_end_all(struct container *c);
 /* Opens the stdin pipe on the loop and flushes what attach buffered. */
 void ctr_stdin_open(struct ctr_runtime *r);
-void ctr_stdin_shut(struct ctr_runtime *r);
+/* Ends stdin: at once (the process is gone), or with drain once the
+ * queued writes have reached the pipe. */
+void ctr_stdin_shut(struct ctr_runtime *r, bool drain);
 
 /* ctr_ops.c */
 void ctr_waiters_fire(struct container *c, bool removed);

@@ -227,7 +227,7 @@ static void maybe_finish(struct ctr_runtime *r)
     uv_timer_stop(&r->stop_timer);
     if (r->stdin_fd >= 0)
         close(r->stdin_fd), r->stdin_fd = -1;
-    ctr_stdin_shut(r);
+    ctr_stdin_shut(r, false);
     ctr_oom_watch_stop(r);
     close(r->pidfd);
     r->pidfd = -1;

@@ -103,6 +103,9 @@ struct ctr_attach {
     rt_attach_out_fn out;
     rt_attach_end_fn end;
     void *ud;
+    /* Called when the container's queued stdin falls below
+     * RT_STDIN_LOW_WATER (may be NULL). */
+    void (*stdin_drained)(void *ud);
     /* runtime-owned */
     struct container *c;
     bool blocked;
@@ -115,8 +118,13 @@ void rt_detach(struct ctr_attach *a);
  * process waits on its pipe; unblocking or detaching resumes at once. */
 void rt_attach_block(struct ctr_attach *a, bool blocked);
 /* Stdin for containers with OpenStdin: written to the process, or kept
- * until it starts. */
-int rt_stdin_write(struct container *c, const char *data, size_t len);
+ * until it starts. Returns the bytes now queued for the process, so a
+ * client past RT_STDIN_HIGH_WATER can stop reading until stdin_drained;
+ * or a negative errno. rt_stdin_close ends the input once what is queued
+ * has been written, as a pipe's reader sees EOF after the data. */
+#define RT_STDIN_HIGH_WATER (1024 * 1024)
+#define RT_STDIN_LOW_WATER  (256 * 1024)
+ssize_t rt_stdin_write(struct container *c, const char *data, size_t len);
 void rt_stdin_close(struct container *c);
 
 /* POST /containers/{id}/resize: sets the terminal's window size (the

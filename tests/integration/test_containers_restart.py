@@ -388,3 +388,43 @@ def test_user_stop_during_daemon_shutdown_keeps_unless_stopped_down(bb):
     d.start()
     wait_until("us2 running", lambda: status(d, "us2") == "running")
     assert status(d, "us") == "exited"
+
+
+def test_stdin_arrives_whole_before_eof(bb):
+    """`docker run -i` with more input than a pipe holds: every byte reaches
+    the process before it sees the end of input."""
+    import hashlib
+    data = os.urandom(3_000_000)
+    env = dict(os.environ, DOCKER_HOST=bb.host, DOCKER_CONFIG=bb.docker_config)
+    r = subprocess.run([DOCKER, "run", "-i", "--rm", "busybox", "md5sum"], input=data,
+                       capture_output=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0].decode() == hashlib.md5(data).hexdigest()
+
+
+def test_stdin_flood_into_a_process_that_does_not_read_is_bounded(bb):
+    """A client sending stdin faster than the process reads is not read
+    further once about 1 MiB is queued: the daemon does not grow with it."""
+    d = bb
+    cid = d.docker("create", "-i", "--name", "deaf", "busybox", "sleep", "1000").stdout.strip()
+    conn = httpraw.Conn(d.sock, timeout=30)
+    conn.request("POST", f"/v1.47/containers/{cid}/attach?stream=1&stdin=1&stdout=1",
+                 headers={"Connection": "Upgrade", "Upgrade": "tcp"})
+    assert conn.read_head()[0] == 101
+    d.docker("start", cid)
+    rss0 = vmrss_kib(d.pid)
+    conn.sock.settimeout(2.0)
+    chunk, sent = b"x" * (1 << 16), 0
+    try:
+        while sent < 64 << 20:  # until the daemon stops taking it
+            sent += conn.sock.send(chunk)
+    except TimeoutError:
+        pass
+    growth_mib = (vmrss_kib(d.pid) - rss0) / 1024
+    print(f"client got {sent} bytes out before the daemon stopped reading; "
+          f"berthd grew {growth_mib:.1f} MiB")
+    assert sent < 16 << 20, "the daemon kept reading stdin nobody consumes"
+    assert growth_mib < (32 if sanitized(d.pid) else 8)
+    assert httpraw.get(d.sock, "/_ping").status == 200
+    conn.close()
+    d.docker("rm", "-f", cid)
