@@ -48,6 +48,7 @@ struct commit_req {
     char parent_chain[DIGEST_STR_MAX]; /* its top layer; "" for none */
     char parent_dir[IA_PATH_MAX];      /* vfs: that layer's whole tree */
     struct layer_src src;
+    bool layer_held; /* rt_layer_hold: a removal waits for the job */
     char blob[IA_PATH_MAX];
     struct job job;
     struct staged_layer staged;
@@ -340,10 +341,18 @@ static int register_image(struct commit_req *cr, struct berr *err)
     return r;
 }
 
+static void layer_let_go(struct commit_req *cr)
+{
+    if (cr->layer_held)
+        rt_layer_release(&cr->e->rt, cr->c);
+    cr->layer_held = false;
+}
+
 /* What the job put on disk enters the tables even when the client left. */
 static void commit_done(struct job *job)
 {
     struct commit_req *cr = container_of(job, struct commit_req, job);
+    layer_let_go(cr);
     cr->result = job->result;
     cr->err = job->err;
     if (cr->committed && store_layer_insert(cr->e->store, &cr->staged.layer) < 0 && !cr->result)
@@ -355,8 +364,18 @@ static void commit_done(struct job *job)
 
 static void commit_archive(struct commit_req *cr)
 {
+    struct container *c = cr->c;
+    if (c->removed || c->st.status == CTR_REMOVING) { /* went while it was being paused */
+        cr->result = berr_set(&cr->err, 409, EBUSY,
+                              "You cannot commit container %s which is being removed", c->id);
+        commit_unpause(cr, commit_finish);
+        return;
+    }
     job_init(&cr->job, commit_run, commit_done);
+    rt_layer_hold(c);
+    cr->layer_held = true;
     if (job_queue(cr->e->loop, &cr->job) < 0) {
+        layer_let_go(cr);
         cr->result = berr_set(&cr->err, 500, EIO, "cannot queue the commit job");
         commit_unpause(cr, commit_finish);
     }

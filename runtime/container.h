@@ -79,7 +79,8 @@ struct container {
     int64_t restart_delay_ms;
     bool state_saving, state_dirty;
     int saves_in_flight;            /* state/config writes queued or running */
-    struct job *remove_after_saves; /* a removal waiting for them (ctr_remove.c) */
+    int layer_readers;              /* jobs reading its layer (rt_layer_hold) */
+    struct job *remove_after_saves; /* a removal waiting for both (ctr_remove.c) */
 };
 
 struct ctr_table {

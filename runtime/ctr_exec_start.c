@@ -169,6 +169,10 @@ static void exec_job_done(struct job *job)
         exec_proc_adopt(e, xj->pidfd, xj->parent_fds, xj->pty_master); /* takes the fds */
         xj->pidfd = xj->pty_master = -1;
         xj->parent_fds[0] = xj->parent_fds[1] = xj->parent_fds[2] = -1;
+        /* a resize that came while the spawn ran was only recorded (the
+         * CLI sends one right after the 101); the same size is a no-op */
+        if (e->tty && e->has_console)
+            (void)exec_proc_resize(e->proc, e->console_h, e->console_w);
         const struct rt_exec_io *io = e->io;
         if (!xj->attach)
             e->io = NULL; /* detached: nothing more to tell */

@@ -6,6 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/job.h"
+
+void rt_layer_hold(struct container *c)
+{
+    c->layer_readers++;
+}
+
+void rt_layer_release(struct rt *rt, struct container *c)
+{
+    if (--c->layer_readers > 0 || c->saves_in_flight || !c->remove_after_saves)
+        return;
+    (void)job_queue(rt->loop, c->remove_after_saves); /* the removal that waited (ctr_remove.c) */
+    c->remove_after_saves = NULL;
+}
+
 static int lowers_of(const struct store *s, const struct image *img, struct layer_src *ret)
 {
     size_t n = ret->full_tree ? (img->nchain ? 1 : 0) : img->nchain;

@@ -14,4 +14,12 @@
 int ctr_layer_src(const struct rt *rt, const struct container *c, struct layer_src *ret,
                   struct berr *err);
 
+/* A job that reads the container's layer (commit) holds it from before it
+ * is queued until it is done: a removal meanwhile waits for the last
+ * release before it moves the directory away, as moby's commit holds its
+ * own reference on the RW layer (the commit gets the whole layer, the
+ * removal still succeeds). c must stay referenced while held. */
+void rt_layer_hold(struct container *c);
+void rt_layer_release(struct rt *rt, struct container *c);
+
 #endif

@@ -107,8 +107,8 @@ static void remove_now(struct rt *rt, struct container *c, rt_done_fn done, void
     ctr_restart_cancel(c);
     c->st.status = CTR_REMOVING;
     job_init(&rj->job, remove_run, remove_done);
-    if (c->saves_in_flight)
-        c->remove_after_saves = &rj->job; /* queued by the last save (ctr_save.c) */
+    if (c->saves_in_flight || c->layer_readers)
+        c->remove_after_saves = &rj->job; /* queued by the last save or layer reader */
     else
         (void)job_queue(rt->loop, &rj->job);
 }

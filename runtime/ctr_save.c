@@ -43,7 +43,7 @@ static void save_done(struct job *job)
         c->state_dirty = false;
         queue_save(sj->rt, c, false);
     }
-    if (c->saves_in_flight == 0 && c->remove_after_saves) {
+    if (c->saves_in_flight == 0 && c->layer_readers == 0 && c->remove_after_saves) {
         /* the directory goes only once no save can recreate a file in it */
         (void)job_queue(sj->rt->loop, c->remove_after_saves);
         c->remove_after_saves = NULL;

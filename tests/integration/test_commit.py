@@ -8,7 +8,9 @@ containers; the vfs driver; and bad input answered with Docker's messages
 without changing anything."""
 import io
 import json
+import os
 import tarfile
+import threading
 import time
 import urllib.parse
 
@@ -252,3 +254,34 @@ def test_commit_bad_input(bb):
     r = bb.docker("commit", "nope", check=False)
     assert r.returncode != 0 and "No such container: nope" in r.stderr
     assert image_ids(bb) == before
+
+
+def test_commit_while_removed(bb):
+    """`docker rm` of a container while its commit is archiving the layer:
+    as in moby (the commit holds its own reference on the RW layer) the
+    commit completes with the whole layer and the removal goes through; it
+    must never register an image that silently lacks files."""
+    # a/big first in the sorted walk: gzip of 48 MiB of random data keeps the
+    # job busy while the removal lands; b/ holds 500 files archived after it
+    bb.docker("run", "--name", "gone", "busybox", "sh", "-c",
+              "mkdir -p /a /b && head -c 50331648 /dev/urandom > /a/big"
+              " && cd /b && i=0; while [ $i -lt 500 ]; do echo $i > f$i; i=$((i+1)); done")
+    tmp = os.path.join(bb.data_root, "tmp")
+    box = {}
+
+    def commit():
+        box["r"] = post_commit(bb, {"container": "gone", "repo": "kept"})
+
+    t = threading.Thread(target=commit)
+    t.start()
+    deadline = time.monotonic() + 20   # the job has begun once its blob exists
+    while not any(n.startswith("commit-") for n in os.listdir(tmp)):
+        assert time.monotonic() < deadline and t.is_alive()
+        time.sleep(0.005)
+    bb.docker("rm", "gone")
+    t.join(60)
+    r = box["r"]
+    assert r.status == 201, r.body
+    out = run_out(bb, "kept", "sh", "-c", "wc -c < /a/big; ls /b | wc -l; cat /b/f499")
+    assert out.split() == ["50331648", "500", "499"]
+    assert bb.docker("ps", "-aq", "--filter", "name=gone").stdout == ""

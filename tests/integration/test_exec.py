@@ -617,3 +617,18 @@ def test_exec_tty_resize_and_detach_keys(bb, ctr):
     j = wait_until(lambda: (lambda j: j if not j["Running"] else None)(exec_json(bb, eid)),
                    what="the shell's end")
     assert j["ExitCode"] == 137
+
+
+def test_exec_resize_right_after_start_applies(bb, ctr):
+    """The CLI posts /exec/{id}/resize as soon as the start has answered
+    101, which is before the process is spawned: that size must still
+    reach the terminal (not only the ConsoleSize of the start)."""
+    eid = create(bb, ctr, {"Cmd": ["sh", "-c", "read x; stty size"], "Tty": True,
+                           "AttachStdin": True, "AttachStdout": True})
+    c, status, _ = hijack(bb, eid, {"Detach": False, "Tty": True, "ConsoleSize": [20, 70]})
+    assert status == 101
+    assert api(bb, "POST", f"/v1.47/exec/{eid}/resize?h=44&w=99").status == 200
+    c.send(b"\n")
+    out = c.read_to_eof()
+    c.close()
+    assert b"44 99\r\n" in out, out

@@ -173,6 +173,14 @@ static const struct member *find(const struct member *m, size_t n, const char *n
     return NULL;
 }
 
+/* A function of its own: inlined, gcc 12's -Wstringop-overread (ASan
+ * build) sees find()'s NULL reaching strstr, cmocka's fail not being
+ * noreturn. */
+static bool has_xattr(const struct member *m, const char *entry)
+{
+    return m && strstr(m->xattrs, entry) != NULL;
+}
+
 static void sha256_of_file(const char *path, char out[DIGEST_STR_MAX])
 {
     struct berr err = {0};
@@ -274,8 +282,8 @@ static void test_overlay_tar(void **state)
     assert_string_equal(find(m, n, "uop/")->xattrs, "");
 
     /* the v3 capability is written as v2 (20 bytes), user.* kept */
-    assert_non_null(strstr(find(m, n, "cap")->xattrs, "security.capability=20;"));
-    assert_non_null(strstr(find(m, n, "cap")->xattrs, "user.note=1;"));
+    assert_true(has_xattr(find(m, n, "cap"), "security.capability=20;"));
+    assert_true(has_xattr(find(m, n, "cap"), "user.note=1;"));
     assert_int_equal(find(m, n, "p")->type, AE_IFIFO);
     assert_string_equal(find(m, n, "s")->link, "/etc/passwd");
     assert_null(find(m, n, "sock"));
