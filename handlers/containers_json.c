@@ -10,6 +10,7 @@
 #include "containers_shape.h"
 #include "runtime/ctr_config.h"
 #include "runtime/ctr_manage.h"
+#include "runtime/exec.h"
 
 static void add_time(cJSON *o, const char *key, int64_t ns)
 {
@@ -90,6 +91,17 @@ static void add_files(cJSON *o, const struct container *c)
     add_path(o, "LogPath", c, log);
 }
 
+/* null when there are none, as moby's nil slice */
+static void add_exec_ids(cJSON *o, struct engine *e, const struct container *c)
+{
+    struct strv ids = {0};
+    cJSON *arr = NULL;
+    if (rt_exec_live_ids(&e->rt, c, &ids) == 0 && ids.n)
+        arr = cJSON_CreateStringArray((const char *const *)ids.v, (int)ids.n);
+    strv_done(&ids);
+    cJSON_AddItemToObject(o, "ExecIDs", arr ? arr : cJSON_CreateNull());
+}
+
 cJSON *ctr_inspect_json(struct engine *e, const struct container *c)
 {
     cJSON *o = cJSON_CreateObject();
@@ -108,7 +120,7 @@ cJSON *ctr_inspect_json(struct engine *e, const struct container *c)
     cJSON_AddStringToObject(o, "MountLabel", "");
     cJSON_AddStringToObject(o, "ProcessLabel", "");
     cJSON_AddStringToObject(o, "AppArmorProfile", "");
-    cJSON_AddNullToObject(o, "ExecIDs");
+    add_exec_ids(o, e, c);
     cJSON_AddItemToObject(o, "HostConfig", cJSON_Duplicate(c->host_config, true));
     cJSON_AddItemToObject(o, "GraphDriver", graph_driver(e, c));
     cJSON_AddItemToObject(o, "Mounts", ctr_mounts_json(c));

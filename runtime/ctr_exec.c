@@ -123,6 +123,22 @@ void rt_exec_container_removed(struct rt *rt, struct container *c)
             table_drop(rt, v);
 }
 
+int rt_exec_live_ids(struct rt *rt, const struct container *c, struct strv *ret)
+{
+    const char *k;
+    void *v;
+    for (size_t i = 0; rt->execs && map_next(&rt->execs->by_id, &i, &k, &v);) {
+        const struct rt_exec *e = v;
+        /* moby drops an exec from its container at its exit, and all of
+         * them when the container's run ends (daemon.Cleanup) */
+        if (e->c != c || e->has_exit_code || !run_current(e, e->run_ns))
+            continue;
+        if (strv_push(ret, e->id) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 /* ---- events ------------------------------------------------------------- */
 
 void rt_exec_action(const char *prefix, const struct strv *argv, char *out, size_t size)

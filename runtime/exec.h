@@ -144,6 +144,11 @@ void rt_exec_io_block(struct rt_exec *e, bool blocked);
  * exec). */
 int rt_exec_resize(struct rt_exec *e, unsigned h, unsigned w, struct berr *err);
 
+/* moby's container.ExecCommands (container inspect's ExecIDs): the ids of
+ * c's execs made in its current run that have not ended, appended to ret.
+ * -ENOMEM. */
+int rt_exec_live_ids(struct rt *rt, const struct container *c, struct strv *ret);
+
 /* Container removal: its execs go (one still running is freed when its
  * process has finished). */
 void rt_exec_container_removed(struct rt *rt, struct container *c);

@@ -476,6 +476,28 @@ def test_records_go_with_the_container(bb):
     assert (r.status, message(r)) == (404, f"No such exec instance: {eid}")
 
 
+def test_exec_ids_in_container_inspect(bb):
+    """Container inspect's ExecIDs: moby's container.ExecCommands, the execs
+    made in the current run that have not ended (null when none)."""
+    bb.docker("run", "-d", "--name", "exi", "busybox", "sleep", "1000")
+
+    def exec_ids():
+        return json.loads(inspect(bb, "exi", "{{json .ExecIDs}}"))
+
+    assert exec_ids() is None
+    made = create(bb, "exi", {"Cmd": ["true"]})
+    running = create(bb, "exi", {"Cmd": ["sleep", "1000"]})
+    done = create(bb, "exi", {"Cmd": ["true"]})
+    assert api(bb, "POST", f"/v1.47/exec/{running}/start", {"Detach": True}).status == 200
+    assert api(bb, "POST", f"/v1.47/exec/{done}/start", {"Detach": True}).status == 200
+    wait_until(lambda: exec_json(bb, done)["ExitCode"] == 0, what="the short exec's exit")
+    assert sorted(exec_ids()) == sorted([made, running])
+    bb.docker("kill", "exi")
+    bb.docker("wait", "exi")
+    assert exec_ids() is None
+    bb.docker("rm", "exi")
+
+
 def test_slow_client_holds_the_process_back(bb, ctr):
     """Output is not read while the client's connection is backed up, so the
     process blocks in write (and the daemon buffers a bounded amount)."""
