@@ -364,15 +364,8 @@ static void commit_done(struct job *job)
 
 static void commit_archive(struct commit_req *cr)
 {
-    struct container *c = cr->c;
-    if (c->removed || c->st.status == CTR_REMOVING) { /* went while it was being paused */
-        cr->result = berr_set(&cr->err, 409, EBUSY,
-                              "You cannot commit container %s which is being removed", c->id);
-        commit_unpause(cr, commit_finish);
-        return;
-    }
     job_init(&cr->job, commit_run, commit_done);
-    rt_layer_hold(c);
+    rt_layer_hold(cr->c); /* a removal can't start before: the request checked, a pause holds it */
     cr->layer_held = true;
     if (job_queue(cr->e->loop, &cr->job) < 0) {
         layer_let_go(cr);
