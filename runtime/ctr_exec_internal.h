@@ -19,7 +19,8 @@ struct exec_table {
  * and stderr pipes (to the client, or dropped), its stdin pipe. */
 struct exec_proc {
     struct rt_exec *e;
-    bool tty; /* out[0] is the terminal's master: stdout and stdin */
+    bool tty;     /* out[0] is the terminal's master: stdout and stdin */
+    int pty_hold; /* the master, kept from its EIO until the exit (ctr_pty_hold) */
     int pidfd;
     uv_poll_t poll;
     uv_pipe_t out[2];

@@ -71,6 +71,8 @@ void exec_proc_out_update(struct exec_proc *p)
 
 static void out_eof(struct exec_proc *p, int i)
 {
+    if (i == 0 && p->tty && p->out_open[0] && !p->exited && p->pty_hold < 0)
+        p->pty_hold = ctr_pty_hold(&p->out[0]);
     p->out_eof[i] = true;
     p->reading[i] = false;
     if (p->out_open[i]) {
@@ -140,6 +142,8 @@ static void maybe_finish(struct exec_proc *p)
     p->finished = true;
     close(p->pidfd);
     p->pidfd = -1;
+    if (p->pty_hold >= 0)
+        close(p->pty_hold), p->pty_hold = -1;
     exec_proc_stdin_shut(p);
     close_handle(p, (uv_handle_t *)&p->drain);
     const struct rt_exec_io *io = p->e->io;
@@ -264,6 +268,7 @@ void exec_proc_adopt(struct rt_exec *e, int pidfd, int fds[3], int pty_master)
     p->e = e;
     p->pidfd = pidfd;
     p->tty = pty_master >= 0;
+    p->pty_hold = -1;
     e->proc = p;
     exec_ref(e);
     uv_timer_init(loop, &p->drain);

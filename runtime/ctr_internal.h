@@ -101,6 +101,7 @@ struct ctr_runtime {
      * also takes the stdin writes, and out[1] is not used */
     uv_pipe_t out[2];
     bool tty;
+    int pty_hold; /* tty: the master, kept from its EIO until the exit (ctr_pty_hold) */
     bool out_open[2], out_eof[2];
     int stdin_fd;
     uv_pipe_t in;
@@ -134,6 +135,12 @@ struct ctr_stop_waiter {
     void *ud;
 };
 
+/* ctr_proc.c: a terminal's master read EIO (no slave fd is left) while its
+ * process may still run: a copy of the fd is returned (-1 when it can't be
+ * made), to be closed once the process has exited. Closing the master
+ * earlier would hang the terminal up and SIGHUP the session leader, which
+ * containerd never does: its console stays until the process exits. */
+int ctr_pty_hold(uv_pipe_t *master);
 /* ctr_proc.c: close callback of every handle in struct ctr_runtime (the
  * last one frees it once the container has finished). */
 void ctr_handle_closed(uv_handle_t *h);

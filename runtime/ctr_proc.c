@@ -4,6 +4,7 @@
  * is drained and written, a worker removes the cgroup and unmounts the root,
  * then the container is marked exited (ctr_ops.c takes over from there). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,8 +96,18 @@ static void log_drained(struct logw *w, void *ud)
     ctr_out_update(r);
 }
 
+int ctr_pty_hold(uv_pipe_t *master)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)master, &fd) < 0)
+        return -1;
+    return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
 static void pipe_eof(struct ctr_runtime *r, int i)
 {
+    if (i == 0 && r->tty && r->out_open[0] && !r->exited && r->pty_hold < 0)
+        r->pty_hold = ctr_pty_hold(&r->out[0]);
     r->out_eof[i] = true;
     r->reading[i] = false;
     if (r->log)
@@ -227,6 +238,8 @@ static void maybe_finish(struct ctr_runtime *r)
     uv_timer_stop(&r->stop_timer);
     if (r->stdin_fd >= 0)
         close(r->stdin_fd), r->stdin_fd = -1;
+    if (r->pty_hold >= 0)
+        close(r->pty_hold), r->pty_hold = -1;
     ctr_stdin_shut(r, false);
     ctr_oom_watch_stop(r);
     close(r->pidfd);
@@ -340,6 +353,7 @@ void ctr_proc_adopt(struct rt *rt, struct container *c, struct start_job *sj)
                               .pidfd = sj->pidfd,
                               .stdin_fd = sj->parent_fds[0],
                               .tty = sj->sp.plan.tty,
+                              .pty_hold = -1,
                               .oom_fd = -1,
                               .cg = sj->cg};
     sj->pidfd = -1;

@@ -607,6 +607,20 @@ def test_exec_t_output_is_raw(bb, ctr):
     assert (r.returncode, r.stdout) == (2, b"out\r\nerr\r\n")
 
 
+def test_exec_t_letting_go_of_the_terminal_is_not_hung_up(bb, ctr):
+    """As for a container (test_tty.py): the exec's terminal stays until its
+    process exits, so its session leader is not sent SIGHUP when no slave
+    fd is left."""
+    script = ('trap "echo hup >> /verdict" HUP; exec </dev/null >/dev/null 2>&1;'
+              ' sleep 1; echo end >> /verdict')
+    ex(bb, "-d", "-t", ctr, "sh", "-c", script)
+    deadline = time.monotonic() + 30
+    while "end" not in ex(bb, ctr, "cat", "/verdict", check=False).stdout:
+        assert time.monotonic() < deadline, "the exec never got to its end"
+        time.sleep(0.1)
+    assert ex(bb, ctr, "cat", "/verdict").stdout == "end\n"
+
+
 def test_exec_tty_resize_and_detach_keys(bb, ctr):
     eid = create(bb, ctr, {"Cmd": ["sh"], "Tty": True, "AttachStdin": True,
                            "AttachStdout": True, "DetachKeys": "ctrl-x"})

@@ -316,6 +316,34 @@ def test_run_t_with_init_and_privileged(bb):
     assert r.stdout == b"/dev/pts/0\r\n0\r\nptmx\r\n"
 
 
+# The command records a SIGHUP instead of dying of it, lets go of the
+# terminal (no slave fd is left in the container: the master reads EIO),
+# and says it got to the end a moment later.
+LETS_GO = ('trap "echo hup >> /verdict" HUP; exec </dev/null >/dev/null 2>&1;'
+           ' sleep 1; echo end >> /verdict; exec sleep 1000')
+
+
+def verdict(d, *exec_args):
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        r = d.docker("exec", *exec_args, "cat", "/verdict", check=False)
+        if "end" in r.stdout:
+            return r.stdout
+        time.sleep(0.1)
+    raise AssertionError("the command never got to its end")
+
+
+def test_run_t_command_letting_go_of_the_terminal_is_not_hung_up(bb):
+    """The terminal stays until the container's process exits, as
+    containerd keeps the console: the EIO of a master no slave holds any
+    more ends the output, but closing the master then would hang the
+    terminal up and SIGHUP its session leader (the command, with --init)."""
+    bb.docker("run", "-d", "-t", "--init", "--name", "letgo", "busybox", "sh", "-c", LETS_GO)
+    assert verdict(bb, "letgo") == "end\n"
+    assert inspect(bb, "{{.State.Status}}", "letgo") == "running"
+    bb.docker("rm", "-f", "letgo")
+
+
 def test_run_t_large_output_is_complete(bb):
     """Everything the process wrote before exiting is read before the
     master's EIO ends the output."""

@@ -516,11 +516,13 @@ static void test_tty_init_releases_terminal(void **state)
     p.tty = true;
     assert_int_equal(spawn_container(&p, NULL, NULL, &res, &err), 0);
     drain(res.pty_master, out, sizeof(out));
-    close(res.pty_master);
     assert_string_equal(out, "hi\r\n");
     siginfo_t info = {0};
     assert_int_equal(waitid(P_PIDFD, (id_t)res.pidfd, &info, WEXITED | WNOHANG), 0);
     assert_int_equal(info.si_pid, 0); /* still running */
+    /* checked before the master is closed: that hangs the terminal up and
+     * SIGHUPs the command, its session leader (the daemon keeps it) */
+    close(res.pty_master);
     syscall(SYS_pidfd_send_signal, res.pidfd, SIGKILL, NULL, 0);
     wait_exit(res.pidfd);
 }
