@@ -42,6 +42,10 @@ static const struct srv_route routes[] = {
     {SRV_GET,    "/containers/{name}/logs",    h_containers_logs,    0},
     {SRV_GET,    "/containers/{name}/top",     h_containers_top,     0},
     {SRV_POST,   "/containers/{name}/update",  h_containers_update,  0},
+    {SRV_HEAD,   "/containers/{name}/archive", h_containers_archive_head, 0},
+    {SRV_GET,    "/containers/{name}/archive", h_containers_archive_get,  0},
+    {SRV_PUT,    "/containers/{name}/archive", h_containers_archive_put,  SRV_ROUTE_STREAM_BODY},
+    {SRV_GET,    "/containers/{name}/export",  h_containers_export,       0},
     {SRV_DELETE, "/containers/{name}",         h_containers_delete,  0},
 };
 /* clang-format on */
