@@ -26,8 +26,8 @@ struct path_archive_src {
     int dirfd;        /* holds the resource (duplicated, not taken) */
     const char *base; /* the resource's name in dirfd; "" for dirfd itself */
     /* The resource's name in the tar ("/" for the root, whose children are
-     * then "/bin"...), or NULL: the resource (a directory) is left out and
-     * what it holds is named bare, as Docker writes "dir/." and exports. */
+     * then "/bin"...; "." gives "./" and "./x"), or NULL: the resource (a
+     * directory) is left out and what it holds is named bare, as an export. */
     const char *top;
 };
 
