@@ -122,17 +122,21 @@ static int extract_run(struct job *job)
 static void extract_done(struct job *job)
 {
     struct put_req *p = container_of(job, struct put_req, job);
+    struct container *c = p->fs.c;
+    ctr_ref(c);             /* for the event */
+    ctr_fs_release(&p->fs); /* before the reply: a start sent next must not find it busy */
     if (p->req) {
         p->req->on_abort = NULL;
         if (job->result < 0) {
             srv_reply_berr(p->req,
                            job->err.status ? &job->err : &(struct berr){500, "copy cancelled"});
         } else {
-            if (!p->fs.c->removed)
-                rt_event(&p->e->rt, p->fs.c, "extract-to-dir", NULL);
+            if (!c->removed)
+                rt_event(&p->e->rt, c, "extract-to-dir", NULL);
             srv_reply_empty(p->req, 200);
         }
     }
+    ctr_unref(c);
     put_free(p);
 }
 

@@ -6,7 +6,9 @@
  * mounts), after which the loop gives the container back. */
 #include "containers_tar.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,7 +62,11 @@ static int not_found(struct ctr_tar *t, int r, struct berr *err)
     if (r == -ENOENT)
         return berr_set(err, 404, ENOENT, "Could not find the file %s in container %s", t->path,
                         t->name);
-    return berr_errno(err, r == -ENAMETOOLONG || r == -ELOOP ? 400 : 500, -r, "stat %s", t->path);
+    char why[128];
+    snprintf(why, sizeof(why), "%s", strerror(-r));
+    why[0] = (char)tolower((unsigned char)why[0]); /* Go's wording: "not a directory" */
+    return berr_set(err, r == -ENAMETOOLONG || r == -ELOOP ? 400 : 500, -r, "stat %s: %s", t->path,
+                    why);
 }
 
 static int open_path(struct ctr_tar *t, struct berr *err)
@@ -75,25 +81,37 @@ static int open_path(struct ctr_tar *t, struct berr *err)
     }
     if (t->kind == CTR_TAR_PATH) {
         /* Named as moby's TarResourceRebase names it: the last element as
-         * asked ("/" for the root); "dir/." gives what dir holds, bare. */
-        bool bare = strcmp(pt.name, ".") == 0;
-        struct path_archive_src src = {
-            .dirfd = pt.dirfd, .base = pt.base, .top = bare ? NULL : pt.name};
+         * asked: "/" for the root, "." for "dir/." ("./", "./x"...). */
+        struct path_archive_src src = {.dirfd = pt.dirfd, .base = pt.base, .top = pt.name};
         r = path_archive_open(&src, &t->pa, err);
     }
     path_target_close(&pt);
     return r;
 }
 
+/* Closing the view's last fd dissolves its mounts. Done by the job that
+ * ends the work, before the client hears the end: a start or rm it sends
+ * next must not find the view still there. */
+static void close_view(struct ctr_tar *t)
+{
+    path_archive_free(t->pa);
+    t->pa = NULL;
+    if (t->rootfd >= 0)
+        close(t->rootfd);
+    t->rootfd = -1;
+}
+
 static int open_run(struct job *job)
 {
     struct ctr_tar *t = container_of(job, struct ctr_tar, job);
-    if (ctr_fs_open_sync(&t->fs, &t->rootfd, &job->err) < 0)
-        return -EIO;
-    if (t->kind != CTR_TAR_EXPORT)
-        return open_path(t, &job->err);
+    int r = ctr_fs_open_sync(&t->fs, &t->rootfd, &job->err) < 0 ? -EIO : 0;
     struct path_archive_src src = {.dirfd = t->rootfd, .base = "", .top = NULL};
-    return path_archive_open(&src, &t->pa, &job->err);
+    if (r == 0)
+        r = t->kind != CTR_TAR_EXPORT ? open_path(t, &job->err)
+                                      : path_archive_open(&src, &t->pa, &job->err);
+    if (r < 0 || t->kind == CTR_TAR_STAT)
+        close_view(t);
+    return r;
 }
 
 static int fill_run(struct job *job)
@@ -102,17 +120,14 @@ static int fill_run(struct job *job)
     buf_reset(&t->chunk);
     int r = path_archive_fill(t->pa, &t->chunk, CHUNK, &job->stop, &job->err);
     t->more = r > 0;
+    if (!t->more)
+        close_view(t);
     return r < 0 ? r : 0;
 }
 
 static int cleanup_run(struct job *job)
 {
-    struct ctr_tar *t = container_of(job, struct ctr_tar, job);
-    path_archive_free(t->pa);
-    t->pa = NULL;
-    if (t->rootfd >= 0)
-        close(t->rootfd);
-    t->rootfd = -1;
+    close_view(container_of(job, struct ctr_tar, job));
     return 0;
 }
 
@@ -127,14 +142,22 @@ static void tar_free(struct ctr_tar *t)
     free(t);
 }
 
+/* Once the last job has closed the view, the container is given back
+ * before the client hears the end; a stream cut short (the client left)
+ * has a cleanup job close it. */
 static void finish(struct ctr_tar *t)
 {
-    if (t->req) {
-        t->req->on_abort = t->req->on_drain = NULL;
-        srv_stream_end(t->req);
-        t->req = NULL;
+    struct srv_req *req = t->req;
+    req->on_abort = req->on_drain = NULL;
+    t->req = NULL;
+    if (t->rootfd >= 0 || t->pa) {
+        srv_stream_end(req);
+        start_job(t, TAR_CLEANUP, cleanup_run);
+        return;
     }
-    start_job(t, TAR_CLEANUP, cleanup_run);
+    ctr_fs_release(&t->fs);
+    srv_stream_end(req);
+    tar_free(t);
 }
 
 static void next_chunk(struct ctr_tar *t)
@@ -192,18 +215,21 @@ static int add_stat_header(struct ctr_tar *t)
 static void open_done(struct ctr_tar *t, struct job *job)
 {
     struct srv_req *req = t->req;
-    if (job->result < 0 || (t->kind != CTR_TAR_EXPORT && add_stat_header(t) < 0)) {
-        req->on_abort = NULL;
+    bool failed = job->result < 0 || (t->kind != CTR_TAR_EXPORT && add_stat_header(t) < 0);
+    if (failed && job->result == 0) { /* the view is still open */
         t->req = NULL;
-        srv_reply_berr(req, job->result < 0 ? &job->err : &(struct berr){500, "out of memory"});
+        srv_reply_error(req, 500, "out of memory");
         start_job(t, TAR_CLEANUP, cleanup_run);
         return;
     }
-    if (t->kind == CTR_TAR_STAT) {
+    if (failed || t->kind == CTR_TAR_STAT) { /* open_run closed the view */
+        ctr_fs_release(&t->fs);
         req->on_abort = NULL;
-        t->req = NULL;
-        srv_reply_empty(req, 200);
-        start_job(t, TAR_CLEANUP, cleanup_run);
+        if (failed)
+            srv_reply_berr(req, &job->err);
+        else
+            srv_reply_empty(req, 200);
+        tar_free(t);
         return;
     }
     if (!t->fs.c->removed)
