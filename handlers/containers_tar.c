@@ -101,6 +101,19 @@ static void close_view(struct ctr_tar *t)
     t->rootfd = -1;
 }
 
+/* The next chunk; the view is closed after the last. */
+static int fill(struct ctr_tar *t, struct job *job)
+{
+    buf_reset(&t->chunk);
+    int r = path_archive_fill(t->pa, &t->chunk, CHUNK, &job->stop, &job->err);
+    t->more = r > 0;
+    if (!t->more)
+        close_view(t);
+    return r < 0 ? r : 0;
+}
+
+/* The first chunk is made here too, so that a resource gone since its stat
+ * (or unreadable) is an HTTP error rather than an empty archive. */
 static int open_run(struct job *job)
 {
     struct ctr_tar *t = container_of(job, struct ctr_tar, job);
@@ -109,20 +122,16 @@ static int open_run(struct job *job)
     if (r == 0)
         r = t->kind != CTR_TAR_EXPORT ? open_path(t, &job->err)
                                       : path_archive_open(&src, &t->pa, &job->err);
-    if (r < 0 || t->kind == CTR_TAR_STAT)
+    if (r < 0 || t->kind == CTR_TAR_STAT) {
         close_view(t);
-    return r;
+        return r;
+    }
+    return fill(t, job);
 }
 
 static int fill_run(struct job *job)
 {
-    struct ctr_tar *t = container_of(job, struct ctr_tar, job);
-    buf_reset(&t->chunk);
-    int r = path_archive_fill(t->pa, &t->chunk, CHUNK, &job->stop, &job->err);
-    t->more = r > 0;
-    if (!t->more)
-        close_view(t);
-    return r < 0 ? r : 0;
+    return fill(container_of(job, struct ctr_tar, job), job);
 }
 
 static int cleanup_run(struct job *job)
@@ -215,20 +224,22 @@ static int add_stat_header(struct ctr_tar *t)
 static void open_done(struct ctr_tar *t, struct job *job)
 {
     struct srv_req *req = t->req;
-    bool failed = job->result < 0 || (t->kind != CTR_TAR_EXPORT && add_stat_header(t) < 0);
-    if (failed && job->result == 0) { /* the view is still open */
-        t->req = NULL;
-        srv_reply_error(req, 500, "out of memory");
-        start_job(t, TAR_CLEANUP, cleanup_run);
-        return;
-    }
-    if (failed || t->kind == CTR_TAR_STAT) { /* open_run closed the view */
-        ctr_fs_release(&t->fs);
+    struct berr oom = {500, "out of memory"};
+    const struct berr *err = job->result < 0 ? &job->err : NULL;
+    if (!err && t->kind != CTR_TAR_EXPORT && add_stat_header(t) < 0)
+        err = &oom;
+    if (err || t->kind == CTR_TAR_STAT) {
         req->on_abort = NULL;
-        if (failed)
-            srv_reply_berr(req, &job->err);
+        t->req = NULL;
+        if (err)
+            srv_reply_berr(req, err);
         else
             srv_reply_empty(req, 200);
+        if (t->rootfd >= 0 || t->pa) { /* still open: a stream that failed to start */
+            start_job(t, TAR_CLEANUP, cleanup_run);
+            return;
+        }
+        ctr_fs_release(&t->fs);
         tar_free(t);
         return;
     }
@@ -237,7 +248,7 @@ static void open_done(struct ctr_tar *t, struct job *job)
     srv_stream_begin(req, 200, "application/x-tar");
     t->streaming = true;
     req->on_drain = on_drain;
-    next_chunk(t);
+    fill_done(t, job); /* the first chunk */
 }
 
 static void job_done_cb(struct job *job)

@@ -196,6 +196,14 @@ static int attach(int rootfd, const struct ctr_fs_mount *m)
     return 0;
 }
 
+/* A read-only root stays so in the view, whatever path a copy takes to it
+ * (a symlink swapped after moby's check): the kernel refuses the write. */
+static int root_readonly(int mfd)
+{
+    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+    return syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ? -errno : 0;
+}
+
 int ctr_fs_open_sync(const struct ctr_fs *fs, int *ret_rootfd, struct berr *err)
 {
     int mfd = -1;
@@ -208,6 +216,13 @@ int ctr_fs_open_sync(const struct ctr_fs *fs, int *ret_rootfd, struct berr *err)
             return berr_errno(err, 500, -r, "mounting %s on %s for the copy", fs->mounts[i].source,
                               fs->mounts[i].target);
         }
+    }
+    /* After the mounts, whose missing mount points may have to be made;
+     * the attribute is the root mount's alone, not theirs. */
+    int r = fs->readonly_rootfs ? root_readonly(mfd) : 0;
+    if (r < 0) {
+        close(mfd);
+        return berr_errno(err, 500, -r, "making the copy's view of the root read-only");
     }
     *ret_rootfd = mfd;
     return 0;

@@ -260,8 +260,8 @@ static int put_entry(struct path_archive *pa, int dirfd, const char *name)
     _cleanup_close_ int fd = *name ? openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
                                    : fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
     struct stat st;
-    if (fd < 0 && errno == ENOENT)
-        return 0; /* gone since the directory was read, as moby skips it */
+    if (fd < 0 && errno == ENOENT && pa->depth > 0)
+        return 0; /* gone since its directory was read: moby skips it too */
     if (fd < 0 || fstat(fd, &st) < 0)
         return fs_failed(pa, -errno, "stat");
     switch (st.st_mode & S_IFMT) {
