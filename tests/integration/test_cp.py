@@ -484,3 +484,33 @@ def read_member(data):
     with tarfile.open(fileobj=io.BytesIO(data)) as t:
         m = t.getmembers()[0]
         return t.extractfile(m).read() if m.isfile() else None
+
+
+def test_no_fd_or_view_left_behind(bb, tmp_path):
+    """Copies, stats, failed copies and a client that leaves mid-stream
+    leave the daemon with the fds it had (each view is a detached mount
+    tree that lives only as long as its fds)."""
+    start_box(bb, "f1", SETUP + "; dd if=/dev/zero of=/big bs=1048576 count=64 2>/dev/null")
+    bb.docker("create", "--name", "f2", "busybox")
+
+    def nfds():
+        return len(os.listdir(f"/proc/{bb.pid}/fd"))
+
+    read_file(bb, "f1", "/d/f")  # warm up (lazily opened fds)
+    base = nfds()
+    (tmp_path / "x").write_text("x\n")
+    for name in ("f1", "f2"):
+        bb.docker("cp", str(tmp_path / "x"), f"{name}:/tmp/")
+        read_file(bb, name, "/tmp/x")
+        api(bb, "HEAD", f"/containers/{name}/archive?path={q('/etc')}")
+        api(bb, "GET", f"/containers/{name}/archive?path={q('/nope')}")
+        api(bb, "PUT", f"/containers/{name}/archive?path={q('/tmp')}", body=b"junk" * 300)
+    c = httpraw.Conn(bb.sock)
+    c.request("GET", f"/v1.47/containers/f1/archive?path={q('/big')}")
+    assert c.read_head()[0] == 200
+    c.close()  # gone mid-stream
+    deadline = time.monotonic() + 10
+    while nfds() > base:
+        assert time.monotonic() < deadline, (base, nfds())
+        time.sleep(0.05)
+    bb.docker("start", "f2")  # no view of it is left: it starts

@@ -131,3 +131,23 @@ def test_export_streams_with_back_pressure(bb, tmp_path):
         total += len(chunk)
     c.close()
     assert total > 192 * 1024 * 1024
+
+
+def test_start_and_rm_wait_for_an_export_of_a_stopped_container(bb):
+    """The export of a stopped container mounts its root on its own: until
+    it ends, start and rm are refused rather than racing it."""
+    bb.docker("run", "--name", "x5", "busybox", "sh", "-c",
+              "dd if=/dev/zero of=/big bs=1048576 count=64 2>/dev/null")
+    c = httpraw.Conn(bb.sock, timeout=60)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    c.request("GET", "/v1.47/containers/x5/export")
+    assert c.read_head()[0] == 200
+    r = bb.docker("start", "x5", check=False)
+    assert r.returncode != 0 and "is busy" in r.stderr
+    r = bb.docker("rm", "x5", check=False)
+    assert r.returncode != 0 and "copied from" in r.stderr
+    while c.read_chunk():
+        pass
+    c.close()
+    bb.docker("start", "x5")
+    assert bb.docker("wait", "x5").stdout.strip() == "0"
