@@ -254,6 +254,25 @@ static int put_file(struct path_archive *pa, int pathfd, const struct stat *st)
     return 0;
 }
 
+static int put_plain(struct path_archive *pa, const struct stat *st)
+{
+    struct archive_entry *e = entry_from(pa->name, st);
+    return e ? put_header(pa, e) : berr_set(pa->err, 500, ENOMEM, "out of memory");
+}
+
+/* A directory's entry ends in "/", as moby names it; then it is entered. */
+static int put_dir(struct path_archive *pa, int pathfd, const struct stat *st)
+{
+    size_t len = strlen(pa->name);
+    if (len && pa->name[len - 1] != '/') {
+        if (len + 1 >= sizeof(pa->name))
+            return berr_set(pa->err, 500, ENAMETOOLONG, "path too long: '%s'", pa->name);
+        memcpy(pa->name + len, "/", 2);
+    }
+    int r = put_plain(pa, st);
+    return r < 0 ? r : push_dir(pa, pathfd);
+}
+
 /* The entry name in dirfd ("" for dirfd itself), to be called pa->name. */
 static int put_entry(struct path_archive *pa, int dirfd, const char *name)
 {
@@ -272,21 +291,10 @@ static int put_entry(struct path_archive *pa, int dirfd, const char *name)
     case S_IFREG:
         return put_file(pa, fd, &st);
     case S_IFDIR:
-        break;
-    default: {
-        struct archive_entry *e = entry_from(pa->name, &st);
-        return e ? put_header(pa, e) : berr_set(pa->err, 500, ENOMEM, "out of memory");
+        return put_dir(pa, fd, &st);
+    default:
+        return put_plain(pa, &st);
     }
-    }
-    size_t len = strlen(pa->name);
-    if (len && pa->name[len - 1] != '/') {
-        if (len + 1 >= sizeof(pa->name))
-            return berr_set(pa->err, 500, ENAMETOOLONG, "path too long: '%s'", pa->name);
-        memcpy(pa->name + len, "/", 2);
-    }
-    struct archive_entry *e = entry_from(pa->name, &st);
-    int r = e ? put_header(pa, e) : berr_set(pa->err, 500, ENOMEM, "out of memory");
-    return r < 0 ? r : push_dir(pa, fd);
 }
 
 /* ---- data ---- */
