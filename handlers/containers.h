@@ -90,6 +90,12 @@ struct exec_start_body {
 };
 int exec_start_parse(const struct srv_req *req, struct exec_start_body *ret, struct berr *err);
 
+/* containers_archive.c (docker cp) and containers_export.c */
+void h_containers_archive_head(struct srv_req *req);
+void h_containers_archive_get(struct srv_req *req);
+void h_containers_archive_put(struct srv_req *req);
+void h_containers_export(struct srv_req *req);
+
 /* Every container's /containers/json summary with SizeRw and SizeRootFs
  * (layers measured on a worker), handed to done, which owns arr and ends
  * the request (docker system df). */

@@ -75,6 +75,7 @@ struct container {
     bool removed;                            /* out of the table; freed on last unref */
     bool creating;                           /* its directory is being prepared */
     bool starting;                           /* a start job is in flight */
+    int fs_busy; /* cp/export jobs with their own mount of its root (ctr_fs.c): no start, no rm */
     struct ctr_restart_timer *restart_timer; /* restart policy delay running */
     int64_t restart_delay_ms;
     bool state_saving, state_dirty;

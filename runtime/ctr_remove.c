@@ -140,10 +140,10 @@ static void killed(void *ud, int exit_code, const char *error)
 void rt_remove(struct rt *rt, struct container *c, bool force, rt_done_fn done, void *ud)
 {
     struct berr err = {0};
-    if (c->st.status == CTR_REMOVING || c->creating || c->starting) {
+    if (c->st.status == CTR_REMOVING || c->creating || c->starting || c->fs_busy) {
         berr_set(&err, 409, EBUSY,
                  "removal of container %s is already in progress or it is "
-                 "being started",
+                 "being started or copied from",
                  c->id);
         done(ud, &err);
         return;

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -51,9 +53,10 @@ static int fsfd_set(int fsfd, const char *key, const char *value)
 }
 
 /* The new mount API takes each lower dir separately ("lowerdir+", Linux
- * 6.8), so many layers with long paths don't hit mount(2)'s one-page limit. */
-static int mount_overlay_fsconfig(const struct ctr_rootfs *fs, const char *upper, const char *work,
-                                  const char *target)
+ * 6.8), so many layers with long paths don't hit mount(2)'s one-page limit.
+ * The result is a detached mount (*ret_mfd), attached nowhere yet. */
+static int overlay_fsmount(const struct ctr_rootfs *fs, const char *upper, const char *work,
+                           int *ret_mfd)
 {
     int fsfd = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
     if (fsfd < 0)
@@ -75,11 +78,21 @@ static int mount_overlay_fsconfig(const struct ctr_rootfs *fs, const char *upper
     int mfd = r == 0 ? (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0) : -1;
     if (r == 0 && mfd < 0)
         r = -errno;
+    close(fsfd);
+    if (r == 0)
+        *ret_mfd = mfd;
+    return r;
+}
+
+static int mount_overlay_fsconfig(const struct ctr_rootfs *fs, const char *upper, const char *work,
+                                  const char *target)
+{
+    int mfd = -1;
+    int r = overlay_fsmount(fs, upper, work, &mfd);
     if (r == 0 && syscall(SYS_move_mount, mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         r = -errno;
     if (mfd >= 0)
         close(mfd);
-    close(fsfd);
     return r;
 }
 
@@ -138,6 +151,39 @@ int ctr_rootfs_mount_sync(const struct ctr_rootfs *fs, char *ret_path, size_t le
             umount2(shm, MNT_DETACH);
         return berr_errno(err, 500, -r, "mounting the container's overlay root at %s", ret_path);
     }
+    return 0;
+}
+
+/* A clone of the root mounted on <dir>/merged (the running container's,
+ * or vfs' plain directory); -ENOENT when no overlay is mounted there. */
+static int clone_merged(const struct ctr_rootfs *fs, int *ret_fd)
+{
+    char merged[4096];
+    struct statfs sfs;
+    sub(fs->dir, "merged", merged, sizeof(merged));
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, merged, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (!fs->vfs && (fstatfs(fd, &sfs) < 0 || sfs.f_type != OVERLAYFS_SUPER_MAGIC)) {
+        close(fd);
+        return -ENOENT; /* it stopped since: no longer mounted */
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
+int ctr_rootfs_open_detached_sync(const struct ctr_rootfs *fs, bool mounted, int *ret_fd,
+                                  struct berr *err)
+{
+    char upper[4096], work[4096];
+    int r = fs->vfs || mounted ? clone_merged(fs, ret_fd) : -ENOENT;
+    if (r == 0 || fs->vfs)
+        return r < 0 ? berr_errno(err, 500, -r, "opening the root of %s", fs->dir) : 0;
+    sub(fs->dir, "upper", upper, sizeof(upper));
+    sub(fs->dir, "work", work, sizeof(work));
+    r = overlay_fsmount(fs, upper, work, ret_fd);
+    if (r < 0)
+        return berr_errno(err, 500, -r, "mounting the overlay root of %s", fs->dir);
     return 0;
 }
 

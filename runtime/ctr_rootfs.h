@@ -24,6 +24,13 @@ int ctr_rootfs_prepare_sync(const struct ctr_rootfs *fs, struct berr *err);
  * the shareable /dev/shm, and returns the root's path. */
 int ctr_rootfs_mount_sync(const struct ctr_rootfs *fs, char *ret_path, size_t len,
                           struct berr *err);
+/* docker cp and export: the root as a detached mount (attached nowhere,
+ * gone when the last fd closes): with mounted (the container runs), a clone
+ * of the mount it runs on, so writes land in its view; else (or when it has
+ * stopped meanwhile) a fresh overlay of its layers, which the caller must
+ * keep from racing a start. vfs: a clone of its directory. */
+int ctr_rootfs_open_detached_sync(const struct ctr_rootfs *fs, bool mounted, int *ret_fd,
+                                  struct berr *err);
 /* After exit: lazy unmount of the root and the shareable shm; 0 when not
  * mounted. */
 int ctr_rootfs_unmount_sync(const char *dir);

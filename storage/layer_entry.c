@@ -14,12 +14,26 @@
 
 #include "layer_extract_int.h"
 
+/* docker cp's noOverwriteDirNonDir, in Docker's words (container paths). */
+static int dir_nondir_conflict(struct extract_ctx *x, bool existing_dir)
+{
+    const char *pre = x->prefix ? x->prefix : "";
+    if (existing_dir)
+        return berr_set(x->err, 400, EEXIST,
+                        "cannot overwrite directory \"/%s\" with non-directory \"/%s\"", x->path,
+                        pre);
+    return berr_set(x->err, 400, EEXIST,
+                    "cannot overwrite non-directory \"/%s\" with directory \"/%s\"", x->path, pre);
+}
+
 /* 1: an existing directory is kept (keep_dir); 0: the name is free. */
 static int replace_existing(struct extract_ctx *x, int dfd, const char *base, bool keep_dir)
 {
     struct stat st;
     if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? 0 : extract_fail(x, -errno, "inspect");
+    if (x->no_overwrite_dir_nondir && S_ISDIR(st.st_mode) != keep_dir)
+        return dir_nondir_conflict(x, S_ISDIR(st.st_mode));
     if (keep_dir && S_ISDIR(st.st_mode))
         return 1;
     int r = safe_remove_tree(dfd, base);
@@ -33,8 +47,8 @@ static int check_owner(struct extract_ctx *x, struct archive_entry *e)
     la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
     /* (uid_t)-1 would mean "leave unchanged" to chown. */
     if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
-        return berr_set(x->err, 400, EINVAL, "invalid layer: '%s' has an invalid owner %lld:%lld",
-                        x->name, (long long)uid, (long long)gid);
+        return berr_set(x->err, 400, EINVAL, "invalid %s: '%s' has an invalid owner %lld:%lld",
+                        x->label, x->name, (long long)uid, (long long)gid);
     return 0;
 }
 
@@ -119,8 +133,8 @@ static int set_mode_times(struct extract_ctx *x, struct archive_entry *e, int df
 static int entry_finish(struct extract_ctx *x, struct archive_entry *e, int dfd, const char *base,
                         int fd, mode_t type)
 {
-    uid_t uid = (uid_t)archive_entry_uid(e);
-    gid_t gid = (gid_t)archive_entry_gid(e);
+    uid_t uid = (uid_t)(x->force_uid >= 0 ? x->force_uid : archive_entry_uid(e));
+    gid_t gid = (gid_t)(x->force_gid >= 0 ? x->force_gid : archive_entry_gid(e));
     if (fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         return extract_fail(x, -errno, "chown");
     int r = set_xattrs(x, e, dfd, base, fd);
@@ -202,7 +216,8 @@ static int write_symlink(struct extract_ctx *x, struct archive_entry *e, int dfd
      * every later resolution goes through RESOLVE_IN_ROOT anyway. */
     const char *target = archive_entry_symlink(e);
     if (!target || !*target)
-        return berr_set(x->err, 400, EINVAL, "invalid layer: symlink '%s' has no target", x->name);
+        return berr_set(x->err, 400, EINVAL, "invalid %s: symlink '%s' has no target", x->label,
+                        x->name);
     int r = replace_existing(x, dfd, base, false);
     if (r < 0)
         return r;
@@ -229,8 +244,9 @@ static int hardlink_fail(struct extract_ctx *x, int r, const char *link)
 {
     char why[128];
     int status = extract_status(r);
-    return berr_set(x->err, status, -r, "%shardlink '%s' to '%s': %s",
-                    status == 400 ? "invalid layer: " : "", x->name, link, extract_reason(r, why));
+    return berr_set(x->err, status, -r, "%s%s%shardlink '%s' to '%s': %s",
+                    status == 400 ? "invalid " : "", status == 400 ? x->label : "",
+                    status == 400 ? ": " : "", x->name, link, extract_reason(r, why));
 }
 
 /* Links tfd (an O_PATH fd) as base in dfd. AT_EMPTY_PATH needs
@@ -247,18 +263,23 @@ static int link_fd(int tfd, int dfd, const char *base)
 }
 
 /* Hardlink targets are names in the same archive: relative to the root
- * (a leading '/' is dropped, as Docker joins them to the root), resolved
+ * (a leading '/' is dropped, as Docker joins them to the root) or, for
+ * docker cp, to the destination directory, resolved
  * inside it; a ".." or a symlink leading out cannot reach anything else. */
 static int write_hardlink(struct extract_ctx *x, struct archive_entry *e, int dfd, const char *base,
                           const char *link)
 {
-    char target[SAFE_PATH_MAX];
-    int r = safe_path_clean(link, target, sizeof(target));
+    char clean[SAFE_PATH_MAX], target[SAFE_PATH_MAX];
+    int r = safe_path_clean(link, clean, sizeof(clean));
     if (r == -EINVAL)
-        return berr_set(x->err, 400, EINVAL,
-                        "invalid layer: hardlink '%s' to '%s' escapes the root", x->name, link);
-    if (r < 0 || !target[0])
-        return hardlink_fail(x, r < 0 ? r : -EISDIR, link);
+        return berr_set(x->err, 400, EINVAL, "invalid %s: hardlink '%s' to '%s' escapes the root",
+                        x->label, x->name, link);
+    if (r == 0 && !clean[0])
+        r = -EISDIR;
+    if (r == 0) /* a name in the same archive: below the same prefix */
+        r = extract_join(x, clean, target, sizeof(target));
+    if (r < 0)
+        return hardlink_fail(x, r, link);
     _cleanup_close_ int tfd = safe_open_in_root(x->rootfd, target, O_PATH | O_NOFOLLOW);
     struct stat st, cur;
     if (tfd < 0 || fstat(tfd, &st) < 0)

@@ -57,8 +57,16 @@ int extract_fail(struct extract_ctx *x, int r, const char *what)
 {
     char why[128];
     int status = extract_status(r);
-    return berr_set(x->err, status, -r, "%s%s '%s': %s", status == 400 ? "invalid layer: " : "",
-                    what, x->name, extract_reason(r, why));
+    bool bad = status == 400;
+    return berr_set(x->err, status, -r, "%s%s%s%s '%s': %s", bad ? "invalid " : "",
+                    bad ? x->label : "", bad ? ": " : "", what, x->name, extract_reason(r, why));
+}
+
+int extract_join(const struct extract_ctx *x, const char *clean, char *out, size_t outlen)
+{
+    const char *pre = x->prefix ? x->prefix : "";
+    int n = snprintf(out, outlen, "%s%s%s", pre, *pre && *clean ? "/" : "", clean);
+    return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 
 /* A component ".wh..wh.*" other than a final ".wh..wh..opq": AUFS metadata
@@ -75,18 +83,35 @@ static bool is_aufs_meta(const char *path)
     return false;
 }
 
+/* The member's name, cleaned, below the prefix, into x->path; 1 when it
+ * is the root of the extraction ("./"), which Docker leaves alone too. */
+static int member_path(struct extract_ctx *x)
+{
+    char clean[SAFE_PATH_MAX];
+    if (!x->name)
+        return berr_set(x->err, 400, EINVAL, "invalid %s: a member has no name", x->label);
+    int r = safe_path_clean(x->name, clean, sizeof(clean));
+    if (r == -EINVAL)
+        return berr_set(x->err, 400, EINVAL, "invalid %s: path '%s' escapes the root", x->label,
+                        x->name);
+    if (r == 0 && !clean[0])
+        return 1;
+    if (r == 0)
+        r = extract_join(x, clean, x->path, sizeof(x->path));
+    if (r < 0)
+        return berr_set(x->err, 400, -r, "invalid %s: path '%s' is too long", x->label, x->name);
+    return 0;
+}
+
 static int extract_member(struct extract_ctx *x, struct archive_entry *e)
 {
     x->name = archive_entry_pathname(e);
-    if (!x->name)
-        return berr_set(x->err, 400, EINVAL, "invalid layer: a member has no name");
-    int r = safe_path_clean(x->name, x->path, sizeof(x->path));
-    if (r == -EINVAL)
-        return berr_set(x->err, 400, EINVAL, "invalid layer: path '%s' escapes the root", x->name);
-    if (r < 0)
-        return berr_set(x->err, 400, -r, "invalid layer: path '%s' is too long", x->name);
-    /* "./" is the root itself, which Docker leaves alone too. */
-    if (!x->path[0] || is_aufs_meta(x->path))
+    int r = member_path(x);
+    if (r != 0)
+        return r < 0 ? r : 0;
+    if (x->literal)
+        return entry_write(x, e);
+    if (is_aufs_meta(x->path))
         return 0;
     const char *slash = strrchr(x->path, '/');
     const char *base = slash ? slash + 1 : x->path;
@@ -134,7 +159,7 @@ static int apply_dir_times(struct extract_ctx *x)
     return 0;
 }
 
-static void extract_ctx_done(struct extract_ctx *x)
+void extract_ctx_done(struct extract_ctx *x)
 {
     layer_stream_free(x->stream);
     path_set_done(&x->created);
@@ -142,6 +167,20 @@ static void extract_ctx_done(struct extract_ctx *x)
         free(x->dirs[i].path);
     free(x->dirs);
     safe_closep(&x->rootfd);
+}
+
+int extract_archive(struct extract_ctx *x, const char *src_path, const struct layer_stream_opts *o,
+                    struct extract_result *res)
+{
+    int r = layer_stream_open(src_path, o, &x->stream, x->err);
+    if (r == 0)
+        r = extract_members(x);
+    if (r == 0)
+        r = layer_stream_finish(x->stream, res->diff_id, &res->tar_size, x->err);
+    if (r == 0)
+        r = apply_dir_times(x);
+    res->content_size = x->content_size;
+    return r;
 }
 
 static int extract_run(struct extract_ctx *x, const char *src_path, const char *dst_dir,
@@ -155,22 +194,16 @@ static int extract_run(struct extract_ctx *x, const char *src_path, const char *
                           dst_dir);
     /* opts->compression is a hint only: the magic bytes decide, as in
      * Docker's DecompressStream, so a mislabelled layer still extracts. */
-    int r = layer_stream_open(src_path, opts->progress_bytes, opts->stop, &x->stream, x->err);
-    if (r == 0)
-        r = extract_members(x);
-    if (r == 0)
-        r = layer_stream_finish(x->stream, res->diff_id, &res->tar_size, x->err);
-    if (r == 0)
-        r = apply_dir_times(x);
-    res->content_size = x->content_size;
-    return r;
+    struct layer_stream_opts so = {.progress = opts->progress_bytes, .stop = opts->stop};
+    return extract_archive(x, src_path, &so, res);
 }
 
 int layer_extract(const char *src_path, const char *dst_dir, const struct extract_opts *opts,
                   struct extract_result *ret, struct berr *err)
 {
     static const struct extract_opts defaults = {.whiteouts = WHITEOUT_OVERLAY, .compression = -1};
-    struct extract_ctx x = {.rootfd = -1, .err = err, .name = ""};
+    struct extract_ctx x = {
+        .rootfd = -1, .err = err, .name = "", .label = "layer", .force_uid = -1, .force_gid = -1};
     struct extract_result res = {.tar_size = 0};
     if (!opts)
         opts = &defaults;

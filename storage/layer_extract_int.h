@@ -1,6 +1,7 @@
 /* Internals of layer extraction, shared by layer_extract.c (the loop),
  * layer_stream.c (decompression and diff-id), layer_entry.c (writing one
- * member) and whiteout.c. Not for use outside storage/layer_*.c. */
+ * member), whiteout.c and path_extract.c (docker cp's archives, written the
+ * same way). Not for use outside those. */
 #ifndef BERTH_STORAGE_LAYER_EXTRACT_INT_H
 #define BERTH_STORAGE_LAYER_EXTRACT_INT_H
 
@@ -22,8 +23,14 @@
  * (format tar, no filter) that yields the entries. */
 struct layer_stream;
 
-/* stop is polled at every block of uncompressed data (-ECANCELED). */
-int layer_stream_open(const char *src_path, _Atomic uint64_t *progress, const atomic_bool *stop,
+struct layer_stream_opts {
+    _Atomic uint64_t *progress; /* compressed bytes consumed, or NULL */
+    const atomic_bool *stop;    /* polled at every block (-ECANCELED) */
+    const char *label;          /* what errors call the input; NULL: "layer" */
+    bool more_filters;          /* bzip2 and xz as well as gzip and zstd */
+};
+
+int layer_stream_open(const char *src_path, const struct layer_stream_opts *o,
                       struct layer_stream **ret, struct berr *err);
 /* The tar reader: entries and their data come from here. */
 struct archive *layer_stream_tar(struct layer_stream *s);
@@ -60,6 +67,16 @@ struct dir_times {
 struct extract_ctx {
     int rootfd;
     enum whiteout_mode whiteouts;
+    /* docker cp (path_extract.c): members land below prefix, a directory
+     * below the root ("" for layers), whose symlinks still resolve inside
+     * the root; ".wh." names are plain files (literal); the owner may be
+     * forced (copyUIDGID); a directory and a non-directory may not replace
+     * each other (no_overwrite_dir_nondir). */
+    const char *prefix;
+    const char *label; /* "layer", "archive": errors say "invalid <label>: ..." */
+    bool literal;
+    bool no_overwrite_dir_nondir;
+    int64_t force_uid, force_gid; /* < 0: the member's own */
     const atomic_bool *stop;
     struct berr *err;
     struct layer_stream *stream;
@@ -77,6 +94,15 @@ int entry_write(struct extract_ctx *x, struct archive_entry *e);
 
 /* whiteout.c: applies ".wh.<target>" (kind 1) or ".wh..wh..opq" (kind 2). */
 int whiteout_apply(struct extract_ctx *x, int kind, const char *target);
+
+/* layer_extract.c: reads src_path and writes every member below x->rootfd
+ * (opened by the caller, closed by extract_ctx_done), then the directory
+ * times. */
+int extract_archive(struct extract_ctx *x, const char *src_path, const struct layer_stream_opts *o,
+                    struct extract_result *res);
+void extract_ctx_done(struct extract_ctx *x);
+/* prefix + "/" + clean (or either alone) into out; -ENAMETOOLONG. */
+int extract_join(const struct extract_ctx *x, const char *clean, char *out, size_t outlen);
 
 /* layer_extract.c: helpers for the parts above. */
 bool extract_stopped(const struct extract_ctx *x);

@@ -1,7 +1,8 @@
 /* The read side of layer extraction. libarchive is the only decompressor,
  * and never one that runs an external program: the outer reader has exactly
- * the gzip, zstd and none filters (each must register as ARCHIVE_OK; WARN
- * means "will exec gzip/zstd") and the raw format, so its data blocks are
+ * the gzip, zstd and none filters (plus bzip2 and xz for docker cp's
+ * archives; each must register as ARCHIVE_OK, as WARN means "will exec an
+ * external program") and the raw format, so its data blocks are
  * the uncompressed tar stream. Those blocks are hashed (the diff-id) and
  * handed to the inner reader, tar format only, through its read callback.
  * The source file is read here too, so the compressed bytes consumed can be
@@ -25,6 +26,8 @@ struct layer_stream {
     uint64_t src_size; /* bytes read from the source so far */
     _Atomic uint64_t *progress;
     const atomic_bool *stop;
+    const char *label; /* "layer", "archive": what errors call the input */
+    bool more_filters; /* bzip2 and xz too (docker cp's input) */
     bool cancelled;
     int src_errno;       /* a failed read(2) of the source file */
     char outer_msg[256]; /* why the outer reader failed */
@@ -96,10 +99,12 @@ static int outer_open(struct layer_stream *s, struct berr *err)
         return berr_set(err, 500, ENOMEM, "out of memory");
     if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
         archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
-        archive_read_support_filter_none(a) != ARCHIVE_OK)
+        archive_read_support_filter_none(a) != ARCHIVE_OK ||
+        (s->more_filters && (archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
+                             archive_read_support_filter_xz(a) != ARCHIVE_OK)))
         return berr_set(err, 500, ENOTSUP,
-                        "libarchive lacks built-in gzip or zstd support; "
-                        "refusing to run an external decompressor");
+                        "libarchive lacks a built-in decompressor; "
+                        "refusing to run an external one");
     if (archive_read_support_format_raw(a) != ARCHIVE_OK ||
         archive_read_support_format_empty(a) != ARCHIVE_OK)
         return berr_set(err, 500, ENOTSUP, "libarchive lacks the raw format");
@@ -115,7 +120,7 @@ static int outer_open(struct layer_stream *s, struct berr *err)
      * small blob expands to; Docker decompresses once, then wants a tar.
      * One decompressor over the client's own reader is the most allowed. */
     if (archive_filter_count(a) > 2)
-        return berr_set(err, 400, EINVAL, "invalid layer: compressed more than once");
+        return berr_set(err, 400, EINVAL, "invalid %s: compressed more than once", s->label);
     return 0;
 }
 
@@ -145,17 +150,20 @@ static int inner_open(struct layer_stream *s, struct berr *err)
     return 0;
 }
 
-int layer_stream_open(const char *src_path, _Atomic uint64_t *progress, const atomic_bool *stop,
+int layer_stream_open(const char *src_path, const struct layer_stream_opts *o,
                       struct layer_stream **ret, struct berr *err)
 {
     struct layer_stream *s = calloc(1, sizeof(*s));
     if (!s)
         return berr_set(err, 500, ENOMEM, "out of memory");
-    s->progress = progress;
-    s->stop = stop;
+    s->progress = o->progress;
+    s->stop = o->stop;
+    s->label = o->label ? o->label : "layer";
+    s->more_filters = o->more_filters;
     s->fd = open(src_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (s->fd < 0) {
-        int r = berr_errno(err, errno == ENOENT ? 404 : 500, errno, "open layer '%s'", src_path);
+        int r =
+            berr_errno(err, errno == ENOENT ? 404 : 500, errno, "open %s '%s'", s->label, src_path);
         layer_stream_free(s);
         return r;
     }
@@ -199,10 +207,10 @@ int layer_stream_error(struct layer_stream *s, const char *entry, struct berr *e
     if (s->cancelled)
         return berr_set(err, 500, ECANCELED, "layer extraction cancelled");
     if (s->src_errno)
-        return berr_errno(err, 500, s->src_errno, "read layer%s", where);
+        return berr_errno(err, 500, s->src_errno, "read %s%s", s->label, where);
     if (archive_errno(a) == ENOMEM)
-        return berr_set(err, 500, ENOMEM, "out of memory reading layer%s", where);
-    return berr_set(err, 400, EINVAL, "invalid layer%s: %s", where,
+        return berr_set(err, 500, ENOMEM, "out of memory reading %s%s", s->label, where);
+    return berr_set(err, 400, EINVAL, "invalid %s%s: %s", s->label, where,
                     msg ? msg : "truncated or corrupt tar archive");
 }
 
@@ -227,7 +235,7 @@ int layer_stream_finish(struct layer_stream *s, char ret_diff_id[DIGEST_STR_MAX]
             return layer_stream_error(s, NULL, err);
     } while (len > 0);
     if (src_drain(s) < 0)
-        return berr_errno(err, 500, s->src_errno, "read layer");
+        return berr_errno(err, 500, s->src_errno, "read %s", s->label);
     /* libarchive neither checks the gzip CRC nor complains about bytes
      * after the last member: a corrupt member that decodes to an early end
      * looks like a short stream followed by junk. Go's gzip reader, and so
@@ -235,7 +243,7 @@ int layer_stream_finish(struct layer_stream *s, char ret_diff_id[DIGEST_STR_MAX]
     if (archive_filter_code(s->outer, 0) != ARCHIVE_FILTER_NONE &&
         (uint64_t)archive_filter_bytes(s->outer, -1) < s->src_size)
         return berr_set(err, 400, EINVAL,
-                        "invalid layer: corrupt compressed data, or data after its end");
+                        "invalid %s: corrupt compressed data, or data after its end", s->label);
     sha256_final(&s->hash, ret_diff_id);
     s->hashing = false;
     *ret_tar_size = s->tar_size;
