@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/jsonutil.h"
+#include "ctr_layer.h"
 #include "storage/safe_path.h"
 
 /* ---- the snapshot (loop) ---- */
@@ -120,7 +121,11 @@ int ctr_fs_prepare(struct rt *rt, struct container *c, bool with_mounts, struct 
     if (r == 0 && with_mounts)
         r = snapshot_mounts(rt, c, ret);
     ret->c = c;
+    ret->rt = rt;
     ctr_ref(c);
+    /* a running container's rm -f waits for the copy, as for a commit:
+     * its upper dir is not deleted under the reader */
+    rt_layer_hold(c);
     if (!ret->running)
         c->fs_busy++;
     if (r < 0) {
@@ -145,6 +150,7 @@ void ctr_fs_release(struct ctr_fs *fs)
     if (fs->c) {
         if (!fs->running)
             fs->c->fs_busy--;
+        rt_layer_release(fs->rt, fs->c);
         ctr_unref(fs->c);
     }
     memset(fs, 0, sizeof(*fs));

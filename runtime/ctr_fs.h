@@ -32,6 +32,7 @@ struct ctr_fs {
     struct ctr_fs_mount *mounts;
     size_t nmounts;
     struct container *c; /* referenced; holds c->fs_busy when !running */
+    struct rt *rt;       /* and its layer (rt_layer_hold) */
 };
 
 /* Loop: the snapshot a worker needs (with_mounts: cp's view; else the root

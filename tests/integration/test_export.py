@@ -151,3 +151,33 @@ def test_start_and_rm_wait_for_an_export_of_a_stopped_container(bb):
     c.close()
     bb.docker("start", "x5")
     assert bb.docker("wait", "x5").stdout.strip() == "0"
+
+
+def test_rm_f_of_a_running_container_waits_for_its_export(bb):
+    """rm -f during the export of a running container: the container is
+    killed and removed, but only after the export has read its whole layer
+    (its upper dir is not deleted under the reader), as Docker's export
+    holds its own reference on the layer."""
+    import threading
+    bb.docker("run", "-d", "--name", "x6", "busybox", "sh", "-c",
+              "mkdir /many && for i in $(seq 300); do echo $i > /many/f$i; done; "
+              "dd if=/dev/zero of=/big bs=1048576 count=64 2>/dev/null; touch /ready; "
+              "exec sleep 1000")
+    wait_file(bb, "x6", "/ready")
+    c = httpraw.Conn(bb.sock, timeout=60)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    c.request("GET", "/v1.47/containers/x6/export")
+    assert c.read_head()[0] == 200
+    data = bytearray(c.read_chunk())
+    removed = []
+    rm = threading.Thread(target=lambda: removed.append(bb.docker("rm", "-f", "x6")))
+    rm.start()
+    while chunk := c.read_chunk():
+        data += chunk
+    c.close()
+    rm.join(60)
+    assert removed and removed[0].returncode == 0
+    names = members(bytes(data))
+    assert all(f"many/f{i}" in names for i in range(1, 301)), "files lost under the export"
+    assert "ready" in names
+    assert bb.docker("ps", "-aq").stdout.strip() == ""
