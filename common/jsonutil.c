@@ -62,3 +62,16 @@ int json_get_strv(const cJSON *obj, const char *key, struct strv *out, struct be
     }
     return 0;
 }
+
+const char *json_kind_name(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return "string";
+    if (cJSON_IsBool(v))
+        return "bool";
+    if (cJSON_IsArray(v))
+        return "array";
+    if (cJSON_IsObject(v))
+        return "object";
+    return "number";
+}

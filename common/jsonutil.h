@@ -20,6 +20,9 @@ cJSON *json_create_int64(int64_t v);
 const char *json_get_str(const cJSON *obj, const char *key);
 int64_t json_get_int64(const cJSON *obj, const char *key, int64_t def);
 bool json_get_bool(const cJSON *obj, const char *key);
+/* The JSON kind of v as Go's decoder names it in its type errors
+ * ("string", "bool", "array", "object", "number"). */
+const char *json_kind_name(const cJSON *v);
 /* Appends the strings of an array member (absent or null: nothing); 400
  * naming key when it is not an array of strings. */
 int json_get_strv(const cJSON *obj, const char *key, struct strv *out, struct berr *err);

@@ -26,3 +26,13 @@ void ctr_req_abort_ignore(struct srv_req *req)
 {
     (void)req; /* the pending callback still ends the request */
 }
+
+void ctr_reply_204(void *ud, const struct berr *err)
+{
+    struct srv_req *req = ud;
+    req->on_abort = NULL;
+    if (err->status)
+        srv_reply_berr(req, err);
+    else
+        srv_reply_empty(req, 204);
+}

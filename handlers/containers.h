@@ -26,6 +26,9 @@ bool ctr_ready(struct srv_req *req);
 /* on_abort for requests whose runtime operation must still run to the end
  * (create, start, stop): the reply is simply dropped. */
 void ctr_req_abort_ignore(struct srv_req *req);
+/* An rt_done_fn for operations that answer 204 (start, stop, pause, ...):
+ * the error, or 204 with no body; ud is the request. */
+void ctr_reply_204(void *ud, const struct berr *err);
 
 void h_containers_create(struct srv_req *req);
 

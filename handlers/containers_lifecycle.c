@@ -10,16 +10,6 @@
 #include "common/log.h"
 #include "containers.h"
 
-static void reply_done(void *ud, const struct berr *err)
-{
-    struct srv_req *req = ud;
-    req->on_abort = NULL;
-    if (err->status)
-        srv_reply_berr(req, err);
-    else
-        srv_reply_empty(req, 204);
-}
-
 void h_containers_start(struct srv_req *req)
 {
     struct container *c = ctr_from_req(req);
@@ -34,7 +24,7 @@ void h_containers_start(struct srv_req *req)
         return;
     }
     req->on_abort = ctr_req_abort_ignore;
-    rt_start(&((struct engine *)srv_req_ctx(req))->rt, c, reply_done, req);
+    rt_start(&((struct engine *)srv_req_ctx(req))->rt, c, ctr_reply_204, req);
 }
 
 static int stop_params(struct srv_req *req, const char **ret_sig, int *ret_t)
@@ -70,7 +60,7 @@ void h_containers_stop(struct srv_req *req)
         return;
     }
     req->on_abort = ctr_req_abort_ignore;
-    rt_stop(&((struct engine *)srv_req_ctx(req))->rt, c, sig, t, reply_done, req);
+    rt_stop(&((struct engine *)srv_req_ctx(req))->rt, c, sig, t, ctr_reply_204, req);
 }
 
 struct restart_ctx {
@@ -85,7 +75,7 @@ static void restart_started(void *ud, const struct berr *err)
     struct restart_ctx *rc = ud;
     if (!err->status)
         rt_event(rc->rt, rc->c, "restart", NULL);
-    reply_done(rc->req, err);
+    ctr_reply_204(rc->req, err);
     ctr_unref(rc->c);
     free(rc);
 }
@@ -97,7 +87,7 @@ static void restart_stopped(void *ud, const struct berr *err)
         rt_start(rc->rt, rc->c, restart_started, rc);
         return;
     }
-    reply_done(rc->req, err->status ? err : &(struct berr){404, "container removed"});
+    ctr_reply_204(rc->req, err->status ? err : &(struct berr){404, "container removed"});
     ctr_unref(rc->c);
     free(rc);
 }
@@ -162,7 +152,7 @@ void h_containers_delete(struct srv_req *req)
         return;
     }
     req->on_abort = ctr_req_abort_ignore;
-    rt_remove(&((struct engine *)srv_req_ctx(req))->rt, c, force, reply_done, req);
+    rt_remove(&((struct engine *)srv_req_ctx(req))->rt, c, force, ctr_reply_204, req);
 }
 
 void h_containers_rename(struct srv_req *req)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/base64.h"
+#include "common/jsonutil.h"
 #include "containers.h"
 #include "detach_keys.h"
 #include "runtime/exec.h"
@@ -19,19 +20,6 @@ struct exec_body {
     struct detach_keys keys;
 };
 
-static const char *json_kind(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsBool(v))
-        return "bool";
-    if (cJSON_IsArray(v))
-        return "array";
-    if (cJSON_IsObject(v))
-        return "object";
-    return "number";
-}
-
 /* The Go struct being decoded, for the messages. */
 static const char *go_struct = "ExecOptions";
 
@@ -39,7 +27,7 @@ static int type_error(const cJSON *v, const char *key, const char *gotype, struc
 {
     return berr_set(err, 400, EINVAL,
                     "invalid JSON: json: cannot unmarshal %s into Go struct field %s.%s of type %s",
-                    json_kind(v), go_struct, key, gotype);
+                    json_kind_name(v), go_struct, key, gotype);
 }
 
 /* A member of the given cJSON type, or NULL when absent or null. */
@@ -146,7 +134,7 @@ static int parse_json(const struct srv_req *req, const char *type, cJSON **ret, 
         return berr_set(err, 400, EINVAL,
                         "invalid JSON: json: cannot unmarshal %s into Go value of type "
                         "container.%s",
-                        json_kind(j), type);
+                        json_kind_name(j), type);
     return 0;
 }
 

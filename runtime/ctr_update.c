@@ -22,19 +22,6 @@ static const char *const int_keys[] = {
     "MemorySwappiness", "CpuCount",     "CpuPercent",
 };
 
-static const char *json_kind(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsBool(v))
-        return "bool";
-    if (cJSON_IsArray(v))
-        return "array";
-    if (cJSON_IsObject(v))
-        return "object";
-    return "number";
-}
-
 /* Go's decoder refuses a value of the wrong type; null leaves the field
  * alone. Docker's message names the field. */
 static int check_type(const cJSON *o, const char *key, int type, struct berr *err)
@@ -53,7 +40,7 @@ static int check_type(const cJSON *o, const char *key, int type, struct berr *er
     if (cJSON_IsNumber(v))
         snprintf(what, sizeof(what), "number %.17g", v->valuedouble);
     else
-        snprintf(what, sizeof(what), "%s", json_kind(v));
+        snprintf(what, sizeof(what), "%s", json_kind_name(v));
     return berr_set(err, 400, EINVAL,
                     "invalid JSON: json: cannot unmarshal %s into Go struct field "
                     "UpdateConfig.%s of type %s",
@@ -157,7 +144,7 @@ static int parse_body(const struct rt *rt, const cJSON *body, struct ctr_update 
         return berr_set(err, 400, EINVAL,
                         "invalid JSON: json: cannot unmarshal %s into Go value of type "
                         "container.UpdateConfig",
-                        json_kind(body));
+                        json_kind_name(body));
     int r = check_types(body, err);
     if (r == 0)
         r = ctr_resources_parse(body, &u->res, err);
