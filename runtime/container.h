@@ -71,11 +71,11 @@ struct container {
     char *stdin_pending;  /* stdin written by attach before start */
     size_t stdin_pending_len;
     bool stdin_close_pending;
-    int refs;                                /* handlers and jobs holding it */
-    bool removed;                            /* out of the table; freed on last unref */
-    bool creating;                           /* its directory is being prepared */
-    bool starting;                           /* a start job is in flight */
-    int fs_busy; /* cp/export jobs with their own mount of its root (ctr_fs.c): no start, no rm */
+    int refs;      /* handlers and jobs holding it */
+    bool removed;  /* out of the table; freed on last unref */
+    bool creating; /* its directory is being prepared */
+    bool starting; /* a start job is in flight */
+    int fs_busy;   /* cp/export jobs with their own mount of its root (ctr_fs.c): no start, no rm */
     struct ctr_restart_timer *restart_timer; /* restart policy delay running */
     int64_t restart_delay_ms;
     bool state_saving, state_dirty;

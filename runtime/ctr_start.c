@@ -172,8 +172,8 @@ void rt_start(struct rt *rt, struct container *c, rt_done_fn done, void *ud)
 {
     struct berr err = {0};
     if (c->creating || c->starting || c->fs_busy || c->st.status == CTR_REMOVING) {
-        berr_set(&err, 409, EBUSY, "container %s is busy (being created, started, removed or copied from)",
-                 c->id);
+        berr_set(&err, 409, EBUSY,
+                 "container %s is busy (being created, started, removed or copied from)", c->id);
         done(ud, &err);
         return;
     }
