@@ -2,7 +2,6 @@
 policies, the live `oom` event, and attach backpressure from a client that
 does not read — all through the real docker CLI or raw HTTP."""
 import glob
-import json
 import os
 import signal
 import subprocess
@@ -11,29 +10,7 @@ import time
 
 import httpraw
 from conftest import DOCKER
-
-
-def inspect(d, name):
-    return json.loads(d.docker("inspect", name).stdout)[0]
-
-
-def wait_until(what, fn, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(interval)
-
-
-def pid_alive(pid):
-    """True when pid is a live (not zombie) process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
+from ctrwait import inspect, pid_alive, wait_until
 
 
 def mounts_at(path):

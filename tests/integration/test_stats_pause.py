@@ -14,37 +14,15 @@ import socket
 import time
 
 import httpraw
+from ctrwait import inspect, pid_alive, wait_until
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 MIB = 1024 * 1024
 CGROUP_V1 = os.path.isdir("/sys/fs/cgroup/freezer")
 
 
-def inspect(d, name):
-    return json.loads(d.docker("inspect", name).stdout)[0]
-
-
 def state(d, name):
     return inspect(d, name)["State"]
-
-
-def wait_until(what, fn, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(interval)
-
-
-def pid_alive(pid):
-    """True when pid is a live (not zombie) process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 def cgroup_dirs(cid):
