@@ -27,7 +27,8 @@ from pathlib import Path
 
 from benchlib import DEFAULT_BERTHD, EXIT_SKIP, BenchError, ensure_dockerd, log, on_sigterm
 from benchlib import print_notes, remove_tree
-from benchctr import DOCKER_CLI, IMAGE, alternating, load_busybox, make_sides, teardown, wait_quiet
+from benchctr import (DOCKER_CLI, IMAGE, alternating, count_output, load_busybox, make_sides,
+                      teardown, wait_quiet)
 from bench_run import LINE, LINE_BYTES, LOG_TIMEOUT, MB
 
 TARGET = 2.0
@@ -47,21 +48,7 @@ def timed_run(side, size):
 def counted_run(side, size):
     """One attached run into a pipe: every byte and line must arrive."""
     proc = side.popen(*run_argv(size), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    nbytes = nlines = 0
-    t0 = time.perf_counter()
-    try:
-        while chunk := os.read(proc.stdout.fileno(), 1 << 20):
-            nbytes += len(chunk)
-            nlines += chunk.count(b"\n")
-        err = proc.stderr.read()
-        proc.wait(LOG_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    wall = time.perf_counter() - t0
+    nbytes, nlines, _, err, wall = count_output(proc, LOG_TIMEOUT)
     if proc.returncode != 0 or nbytes != size or nlines != size // LINE_BYTES:
         raise BenchError(f"{side.name}: attached run gave {nbytes}/{size} bytes, {nlines} "
                          f"lines, exit {proc.returncode}, stderr {err[:200]!r}")

@@ -43,8 +43,8 @@ from benchlib import (DEFAULT_BERTHD, EXIT_SKIP, BenchError, UnixHTTPConnection,
                       process_table, procs_mentioning, program_version, pss_kib, remove_tree,
                       subtree, wait_gone)
 from benchctr import (CLI_TIMEOUT, DOCKER_CLI, IMAGE, QUIET_BUSY, QUIET_STATS, QUIET_TIMEOUT,
-                      ApiSession, alternating, blocks, condense, load_busybox, make_sides, ms,
-                      spread, teardown, wait_quiet)
+                      ApiSession, alternating, blocks, condense, count_output, load_busybox,
+                      make_sides, ms, spread, teardown, wait_quiet)
 
 # `yes LINE` writes LINE plus a newline: 64-byte lines, so a size that is a
 # multiple of 64 is a whole number of lines.
@@ -297,22 +297,7 @@ def read_logs_counted(side, cid, size):
     """`docker logs` into a pipe we count: every byte and line must be there
     (a short read would fake a high MB/s)."""
     proc = side.popen("logs", cid, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    nbytes, nlines, head = 0, 0, b""
-    t0 = time.perf_counter()
-    try:
-        while chunk := os.read(proc.stdout.fileno(), 1 << 20):
-            head = head or chunk[:LINE_BYTES]
-            nbytes += len(chunk)
-            nlines += chunk.count(b"\n")
-        err = proc.stderr.read()
-        proc.wait(LOG_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    wall = time.perf_counter() - t0
+    nbytes, nlines, head, err, wall = count_output(proc, LOG_TIMEOUT, LINE_BYTES)
     if (proc.returncode != 0 or err or nbytes != size or nlines != size // LINE_BYTES
             or head != (LINE + "\n").encode()):
         raise BenchError(f"{side.name}: docker logs gave {nbytes}/{size} bytes, {nlines} lines, "

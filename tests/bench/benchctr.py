@@ -266,3 +266,26 @@ def condense(notes):
         counts[key] += 1
         first.setdefault(key, n)
     return [first[k] if c == 1 else f"({c}x) {k}" for k, c in counts.items()]
+
+
+def count_output(proc, timeout, head_len=0):
+    """Reads a CLI's stdout to its end, counting bytes and lines (a short
+    read would fake a high rate). Returns (bytes, lines, first head_len
+    bytes, stderr, seconds); the process is waited for, or killed."""
+    nbytes = nlines = 0
+    head = b""
+    t0 = time.perf_counter()
+    try:
+        while chunk := os.read(proc.stdout.fileno(), 1 << 20):
+            head = head or chunk[:head_len]
+            nbytes += len(chunk)
+            nlines += chunk.count(b"\n")
+        err = proc.stderr.read()
+        proc.wait(timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    return nbytes, nlines, head, err, time.perf_counter() - t0
